@@ -1,0 +1,141 @@
+"""ValidateComplaintForm: asks only for what is missing, reads corrections, confirms."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import FormValidationAction
+from rasa_sdk.types import DomainDict
+
+from actions.desk_client import DeskClient
+from actions.dialogue import (
+    ANONYMOUS,
+    Correction,
+    declines_phone,
+    find_correction,
+    find_time,
+    has_substance,
+    is_affirmation,
+    is_denial,
+)
+from desk.contact import find_phone, normalize_phone
+
+# Intents that interrupt the form: their own rules answer, then the form resumes.
+INTERRUPTIONS = frozenset(
+    {"ask_identity", "check_ticket", "ask_policy", "request_human", "cancel", "greet", "thank", "goodbye"}
+)
+MAX_DETAIL = 500
+
+
+class ValidateComplaintForm(FormValidationAction):
+    def __init__(self) -> None:
+        self.desk = DeskClient()
+
+    def name(self) -> Text:
+        return "validate_complaint_form"
+
+    async def get_extraction_events(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        """Reads the latest message once and turns it into slot updates."""
+        updates = await self._interpret(tracker)
+        return [SlotSet(slot, value) for slot, value in updates.items()]
+
+    async def _interpret(self, tracker: Tracker) -> Dict[str, Any]:
+        message = tracker.latest_message or {}
+        text = (message.get("text") or "").strip()
+        intent = (message.get("intent") or {}).get("name")
+        requested = tracker.get_slot("requested_slot")
+        if intent in INTERRUPTIONS:
+            return {}
+        if requested is None:  # the form is being activated by a new complaint
+            return await self._from_complaint(text)
+        correction = find_correction(text)
+        if correction and correction.field and correction.field != requested:
+            return {correction.field: correction.value or None, "confirmed": None}
+        if requested == "confirmed":
+            return await self._confirmation(text, intent, correction)
+        value = correction.value if correction and correction.value else text
+        if requested == "phone" and (intent == "anonymous" or declines_phone(text)):
+            value = ANONYMOUS
+        return {requested: value}
+
+    async def _from_complaint(self, text: str) -> Dict[str, Any]:
+        place = await self.desk.locate(text)
+        return {
+            "description": text,
+            "location": place.location,
+            "occurred_at": find_time(text),
+            "phone": find_phone(text),
+            "confirmed": None,
+        }
+
+    async def _confirmation(
+        self, text: str, intent: Optional[str], correction: Optional[Correction]
+    ) -> Dict[str, Any]:
+        if intent == "affirm" or is_affirmation(text):
+            return {"confirmed": True}
+        if intent == "deny" or is_denial(text) or (correction and not correction.value):
+            return {"confirmed": False}
+        detail = correction.value if correction else text
+        phone = find_phone(detail)
+        if phone:
+            return {"phone": phone, "confirmed": None}
+        place = await self.desk.locate(detail)
+        if place.district or place.street:
+            return {"location": detail, "confirmed": None}
+        return {"confirmed": False}
+
+    # -- validation of each slot ---------------------------------------------------
+
+    async def validate_description(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        if not value or not has_substance(value):
+            return {"description": None}
+        return {"description": value}
+
+    async def validate_location(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        cleared = {"location": None, "district": None, "street": None}
+        if not value:
+            return cleared
+        value = value.strip()[:MAX_DETAIL]
+        if len(value) < 2:
+            dispatcher.utter_message(text="地址太简略了，请说明区、街道和小区或路名门牌。")
+            return cleared
+        place = await self.desk.locate(value)
+        return {
+            "location": place.location or value,
+            "district": place.district,
+            "street": place.street,
+        }
+
+    async def validate_occurred_at(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        return {"occurred_at": value.strip()[:MAX_DETAIL] if value else None}
+
+    async def validate_phone(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        if not value or value == ANONYMOUS:
+            return {"phone": value or None}
+        phone, reason = normalize_phone(value)
+        if phone is None:
+            dispatcher.utter_message(text=f"这个号码好像不对：{reason}。")
+        return {"phone": phone}
+
+    async def validate_confirmed(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        if value is False:
+            dispatcher.utter_message(
+                text="好的，请直接告诉我需要修改的内容，例如“地址说错了，是……”或“电话改成……”。"
+            )
+            return {"confirmed": None}
+        return {"confirmed": value}

@@ -1,0 +1,78 @@
+"""desk: the hotline platform service (tickets, dispatch; later KB, handoffs, admin)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import AsyncIterator, Awaitable, Callable
+
+from aiohttp import web
+
+from desk.city.profile import CityProfile, load_profile
+from desk.db import make_engine, migrate
+from desk.dispatch.classifier import KeywordClassifier
+from desk.errors import DeskError
+from desk.settings import Settings
+from desk.tickets.repository import TicketRepository
+from desk.tickets.routes import routes as ticket_routes
+from desk.tickets.service import TicketService
+
+log = logging.getLogger(__name__)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _error_response(status: int, code: str, message: str, **details: object) -> web.Response:
+    body: dict = {"error": {"code": code, "message": message}}
+    if details:
+        body["error"]["details"] = details
+    return web.json_response(body, status=status, dumps=lambda v: json.dumps(v, ensure_ascii=False))
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The one place where errors become HTTP responses."""
+    try:
+        return await handler(request)
+    except DeskError as exc:
+        log.info("desk.request.rejected path=%s code=%s", request.path, exc.code)
+        return web.json_response(
+            exc.as_dict(), status=exc.status, dumps=lambda v: json.dumps(v, ensure_ascii=False)
+        )
+    except web.HTTPRequestEntityTooLarge:
+        return _error_response(413, "too_large", "请求体过大")
+    except web.HTTPException as exc:
+        if exc.status >= 400:
+            return _error_response(exc.status, "http_error", exc.reason)
+        raise
+    except Exception:
+        log.exception("desk.request.failed path=%s", request.path)
+        return _error_response(500, "internal_error", "服务内部错误，请稍后再试")
+
+
+async def health(request: web.Request) -> web.Response:
+    profile: CityProfile = request.app["profile"]
+    return web.json_response({"status": "ok", "service": "desk", "city": profile.city.code})
+
+
+def create_app(settings: Settings) -> web.Application:
+    """Builds desk; the profile is validated here so a bad one fails before serving."""
+    profile = load_profile(settings.city_profile)
+    app = web.Application(
+        client_max_size=settings.max_body_bytes, middlewares=[error_middleware]
+    )
+    app["settings"] = settings
+    app["profile"] = profile
+    app["classifier"] = KeywordClassifier(profile)
+    app.cleanup_ctx.append(_database)
+    app.router.add_get("/health", health)
+    app.router.add_routes(ticket_routes)
+    return app
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    engine = make_engine(app["settings"].database_url)
+    await asyncio.to_thread(migrate, engine)
+    app["tickets"] = TicketService(TicketRepository(engine), app["profile"], app["classifier"])
+    yield
+    engine.dispose()
