@@ -171,20 +171,26 @@ class ActionCheckTicket(Action):
                 text="没有查到您在这里登记的工单。请发送工单编号查询，例如“查工单 SF202611280001”。"
             )
             return []
-        dispatcher.utter_message(text="\n\n".join(self._status(t) for t in tickets))
+        own = tracker.sender_id
+        dispatcher.utter_message(
+            text="\n\n".join(self._status(t, t.get("sender_id") == own) for t in tickets)
+        )
         return []
 
     @staticmethod
-    def _status(ticket: Dict[str, Any]) -> str:
-        summary = ticket.get("description") or ""
-        if len(summary) > 30:
-            summary = summary[:30] + "…"
-        return (
-            f"工单 {ticket['id']}：{ticket.get('status_name') or ticket.get('status')}\n"
-            f"承办单位：{ticket.get('owner_name') or ticket.get('owner')}\n"
-            f"事项：{summary}\n"
+    def _status(ticket: Dict[str, Any], own: bool) -> str:
+        """Status and owner for any id; what was reported only to the citizen who reported it."""
+        lines = [
+            f"工单 {ticket['id']}：{ticket.get('status_name') or ticket.get('status')}",
+            f"承办单位：{ticket.get('owner_name') or ticket.get('owner')}",
+        ]
+        if own:
+            summary = ticket.get("description") or ""
+            lines.append(f"事项：{summary[:30] + '…' if len(summary) > 30 else summary}")
+        lines.append(
             f"受理时间：{_when(ticket.get('created_at'))}，办结时限：{_when(ticket.get('resolve_by'))}"
         )
+        return "\n".join(lines)
 
 
 class ActionCancelComplaint(Action):

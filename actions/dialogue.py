@@ -21,7 +21,9 @@ _TIME = re.compile(
     r"\d{1,2}[:：]\d{2}|\d{1,2}点(?:多|半|左右)?|[一二三四五六七八九十两]{1,3}点(?:多|半|左右)?|"
     r"\d{1,2}月\d{1,2}[日号]|\d{1,2}[日号]|周[一二三四五六日末]|星期[一二三四五六日天]|刚才|刚刚|现在)"
 )
-_CORRECTION_CUE = re.compile(r"说错了|写错了|搞错了|弄错了|打错了|不对|错了|更正|改成|改为|改一下|修改|应该是|纠正")
+_CORRECTION_CUE = re.compile(
+    r"说错了|写错了|搞错了|弄错了|打错了|不对|错了|更正|改成|改为|改一下|修改|应该是|纠正"
+)
 _VALUE_START = re.compile(r"(?:应该是|改成|改为|换成|是|：|:)\s*")
 _CLAUSE_START = re.compile(r"[，,]\s*")
 _FIELDS = (
@@ -30,7 +32,9 @@ _FIELDS = (
     ("occurred_at", ("时间", "时候", "日期", "几点")),
     ("description", ("内容", "情况", "问题", "描述", "事情")),
 )
-_AFFIRM = re.compile(r"^(?:确认|确定|对|对的|是的|是|没错|没问题|正确|无误|好的|好|可以|行|嗯|提交|确认提交)+[。.!！]*$")
+_AFFIRM = re.compile(
+    r"^(?:确认|确定|对|对的|是的|是|没错|没问题|正确|无误|好的|好|可以|行|嗯|提交|确认提交)+[。.!！]*$"
+)
 _DENY = re.compile(r"^(?:不对|不是|错了|不正确|有误|否|不)+[。.!！]*$")
 _ANONYMOUS = re.compile(r"匿名|不方便留|不想留|不留|不愿意留|不给电话|保密")
 _GENERIC_REQUEST = re.compile(
@@ -68,16 +72,16 @@ def find_correction(text: str) -> Optional[Correction]:
     cue = _CORRECTION_CUE.search(text)
     if not cue:
         return None
-    field = _named_field(text)
+    field = _named_field(text[: cue.end() + 6])
     marker = _VALUE_START.search(text, cue.start()) or _CLAUSE_START.search(text, cue.start())
-    value = text[marker.end():].strip(" ，,。.！!") if marker else ""
+    value = text[marker.end() :].strip(" ，,。.！!") if marker else ""
     if field is None:
         field = _field_of_value(value)
     return Correction(field, value)
 
 
-def _named_field(text: str) -> Optional[str]:
-    head = text[: _CORRECTION_CUE.search(text).end() + 6]
+def _named_field(head: str) -> Optional[str]:
+    """The field named around the correction cue ("地址说错了", "改一下电话")."""
     for field, words in _FIELDS:
         if any(w in head for w in words):
             return field

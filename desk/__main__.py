@@ -14,11 +14,9 @@ from desk.settings import Settings
 
 
 def main() -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
-        settings = Settings()
+        settings = Settings()  # type: ignore[call-arg]  # values come from the environment
         app = create_app(settings)
     except (ProfileError, ValidationError) as exc:
         logging.getLogger("desk").error("desk.startup.failed %s", exc)

@@ -13,6 +13,7 @@ from desk.city.profile import CityProfile, load_profile
 from desk.db import make_engine, migrate
 from desk.dispatch.classifier import KeywordClassifier
 from desk.errors import DeskError
+from desk.keys import CLASSIFIER, PROFILE, SETTINGS, TICKETS
 from desk.settings import Settings
 from desk.tickets.repository import TicketRepository
 from desk.tickets.routes import routes as ticket_routes
@@ -51,19 +52,17 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 
 
 async def health(request: web.Request) -> web.Response:
-    profile: CityProfile = request.app["profile"]
+    profile: CityProfile = request.app[PROFILE]
     return web.json_response({"status": "ok", "service": "desk", "city": profile.city.code})
 
 
 def create_app(settings: Settings) -> web.Application:
     """Builds desk; the profile is validated here so a bad one fails before serving."""
     profile = load_profile(settings.city_profile)
-    app = web.Application(
-        client_max_size=settings.max_body_bytes, middlewares=[error_middleware]
-    )
-    app["settings"] = settings
-    app["profile"] = profile
-    app["classifier"] = KeywordClassifier(profile)
+    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[error_middleware])
+    app[SETTINGS] = settings
+    app[PROFILE] = profile
+    app[CLASSIFIER] = KeywordClassifier(profile)
     app.cleanup_ctx.append(_database)
     app.router.add_get("/health", health)
     app.router.add_routes(ticket_routes)
@@ -71,8 +70,8 @@ def create_app(settings: Settings) -> web.Application:
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
-    engine = make_engine(app["settings"].database_url)
+    engine = make_engine(app[SETTINGS].database_url)
     await asyncio.to_thread(migrate, engine)
-    app["tickets"] = TicketService(TicketRepository(engine), app["profile"], app["classifier"])
+    app[TICKETS] = TicketService(TicketRepository(engine), app[PROFILE], app[CLASSIFIER])
     yield
     engine.dispose()

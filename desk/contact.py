@@ -14,9 +14,7 @@ _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 _LANDLINE = re.compile(r"^0\d{2,3}[2-9]\d{6,7}$")
 _LOCAL = re.compile(r"^[2-9]\d{6,7}$")
 _SERVICE = re.compile(r"^[48]00\d{7}$")
-_IN_TEXT = re.compile(
-    r"(?<!\d)(?:\+?86[\s\-]?)?(1[3-9]\d(?:[\s\-]?\d){8}|0\d{2,3}[\s\-]?\d{7,8})(?!\d)"
-)
+_IN_TEXT = re.compile(r"(?<!\d)(?:\+?86[\s\-]?)?(1[3-9]\d(?:[\s\-]?\d){8}|0\d{2,3}[\s\-]?\d{7,8})(?!\d)")
 _FULLWIDTH = str.maketrans("０１２３４５６７８９＋", "0123456789+")
 
 

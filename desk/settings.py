@@ -15,9 +15,7 @@ class Settings(BaseSettings):
 
     host: str = Field("127.0.0.1", env="DESK_HOST")
     port: int = Field(8000, env="DESK_PORT", ge=1, le=65535)
-    database_url: str = Field(
-        f"sqlite:///{ROOT / 'var' / 'desk.db'}", env="DATABASE_URL"
-    )
+    database_url: str = Field(f"sqlite:///{ROOT / 'var' / 'desk.db'}", env="DATABASE_URL")
     city_profile: Optional[Path] = Field(None, env="CITY_PROFILE")
     max_body_bytes: int = Field(1_000_000, env="DESK_MAX_BODY_BYTES", gt=0)
 

@@ -44,11 +44,17 @@ def ensure_model() -> Path:
     command = [
         str(Path(sys.executable).with_name("rasa")),
         "train",
-        "--config", "config.yml",
-        "--domain", "bot/domain.yml",
-        "--data", "nlu_data", "bot/data",
-        "--out", "models",
-        "--fixed-model-name", path.name[: -len(".tar.gz")],
+        "--config",
+        "config.yml",
+        "--domain",
+        "bot/domain.yml",
+        "--data",
+        "nlu_data",
+        "bot/data",
+        "--out",
+        "models",
+        "--fixed-model-name",
+        path.name[: -len(".tar.gz")],
     ]
     subprocess.run(command, cwd=ROOT, check=True)
     return path

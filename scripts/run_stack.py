@@ -56,13 +56,19 @@ def commands(env: Dict[str, str], model: Path) -> Dict[str, List[str]]:
         "desk": [sys.executable, "-m", "desk"],
         "actions": [rasa, "run", "actions", "--actions", "actions", "--port", env["ACTIONS_PORT"]],
         "rasa": [
-            rasa, "run",
-            "--model", str(model),
-            "--endpoints", "endpoints.yml",
-            "--credentials", "credentials.yml",
-            "--port", env["RASA_PORT"],
+            rasa,
+            "run",
+            "--model",
+            str(model),
+            "--endpoints",
+            "endpoints.yml",
+            "--credentials",
+            "credentials.yml",
+            "--port",
+            env["RASA_PORT"],
             "--enable-api",
-            "--cors", "*",
+            "--cors",
+            "*",
         ],
     }
 
@@ -82,8 +88,15 @@ class Stack:
 
     def start(self, name: str, command: List[str], env: Dict[str, str]) -> None:
         process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True, text=True, errors="replace",
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            text=True,
+            errors="replace",
         )
         self.processes[name] = process
         threading.Thread(target=self._pump, args=(name, process), daemon=True).start()
@@ -159,8 +172,11 @@ def main() -> int:
                     del pending[name]
                     say("stack", f"{name} ready at {url.rsplit('/', 1)[0]}")
                     if not pending:
-                        say("stack", f"ready in {time.monotonic() - started:.0f}s: chat with "
-                            f"POST http://127.0.0.1:{env['RASA_PORT']}/webhooks/rest/webhook; Ctrl-C stops")
+                        say(
+                            "stack",
+                            f"ready in {time.monotonic() - started:.0f}s: chat with "
+                            f"POST http://127.0.0.1:{env['RASA_PORT']}/webhooks/rest/webhook; Ctrl-C stops",
+                        )
             time.sleep(0.5)
     except KeyboardInterrupt:
         return 0

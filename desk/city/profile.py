@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Tuple
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, Field, ValidationError, root_validator, validator
 
 DEFAULT_PROFILE_PATH = Path(__file__).with_name("shifan.yaml")
@@ -94,9 +94,7 @@ class CityProfile(BaseModel):
                     f"(known: {', '.join(sorted(departments))})"
                 )
         if values["fallback_owner"] not in departments:
-            raise ValueError(
-                f"fallback_owner '{values['fallback_owner']}' is not a department code"
-            )
+            raise ValueError(f"fallback_owner '{values['fallback_owner']}' is not a department code")
         missing = [t for t in REQUIRED_TYPES if t not in values["request_types"]]
         if missing:
             raise ValueError(f"request_types lacks {', '.join(missing)}")
@@ -105,8 +103,7 @@ class CityProfile(BaseModel):
             for street in streets:
                 if street in seen:
                     raise ValueError(
-                        f"street '{street}' is listed under both "
-                        f"'{seen[street]}' and '{district}'"
+                        f"street '{street}' is listed under both '{seen[street]}' and '{district}'"
                     )
                 seen[street] = district
         return values
@@ -154,8 +151,7 @@ def load_profile(path: Optional[Path] = None) -> CityProfile:
         return CityProfile.parse_obj(raw)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'] if p != '__root__') or 'profile'}: "
-            f"{err['msg']}"
+            f"{'.'.join(str(p) for p in err['loc'] if p != '__root__') or 'profile'}: {err['msg']}"
             for err in exc.errors()
         )
         raise ProfileError(path, problems) from None

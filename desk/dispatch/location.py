@@ -16,12 +16,12 @@ _PLACE_SUFFIX = (
 )
 # Optional detail after the place ("88号", "3栋2单元", "东门口").
 _DETAIL = r"(?:[0-9零一二三四五六七八九十百]+(?:号楼|号|栋|幢|单元|楼|层|室|弄))*(?:[东西南北]?门口|[东西南北]门|路口|附近|旁边|对面|门前|楼下)?"
-_PLACE_RE = re.compile(
-    rf"([\u4e00-\u9fa5A-Za-z0-9]{{2,14}}?(?:{_PLACE_SUFFIX}){_DETAIL})"
-)
+_PLACE_RE = re.compile(rf"([\u4e00-\u9fa5A-Za-z0-9]{{2,14}}?(?:{_PLACE_SUFFIX}){_DETAIL})")
 # Words that make a place vague rather than an address ("我们小区", "这个市场").
 _DETAIL_RE = re.compile(_DETAIL)
-_VAGUE_PREFIX = re.compile(r"^(?:我们|我家|咱们|他们|你们|这个|那个|这里|那里|附近|旁边|本|该|这|那|在|的|有个|有)+")
+_VAGUE_PREFIX = re.compile(
+    r"^(?:我们|我家|咱们|他们|你们|这个|那个|这里|那里|附近|旁边|本|该|这|那|在|的|有个|有)+"
+)
 _CLAUSE_END = re.compile(r"[，,。.！!？?；;、\s]")
 
 
@@ -39,11 +39,7 @@ class LocationResolver:
         self._profile = profile
         # Longest names first so "滨海镇" wins over a shorter overlapping name.
         self._streets: List[Tuple[str, str]] = sorted(
-            (
-                (street, district)
-                for district, streets in profile.districts.items()
-                for street in streets
-            ),
+            ((street, district) for district, streets in profile.districts.items() for street in streets),
             key=lambda item: -len(item[0]),
         )
         self._districts = sorted(profile.districts, key=len, reverse=True)
@@ -53,12 +49,13 @@ class LocationResolver:
         text = text or ""
         street, street_at = self._find_street(text)
         district_at = -1
-        district = self._profile.district_of_street(street) if street else None
+        district: Optional[str] = self._profile.district_of_street(street) if street else None
         if district is None:
             district, district_at = self._find_district(text)
         else:
             _, district_at = self._find_named(text, [district])
         starts = [pos for pos in (street_at, district_at) if pos >= 0]
+        location: Optional[str]
         if starts:
             location = self._address_from(text, min(starts), [district, street])
         else:

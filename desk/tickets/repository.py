@@ -34,10 +34,7 @@ class TicketRepository:
         # Both SQLite and PostgreSQL know ON CONFLICT; the UPDATE then locks the
         # day's row, so concurrent writers get distinct numbers.
         conn.execute(
-            text(
-                "INSERT INTO ticket_counters (day, last) VALUES (:day, 0) "
-                "ON CONFLICT (day) DO NOTHING"
-            ),
+            text("INSERT INTO ticket_counters (day, last) VALUES (:day, 0) ON CONFLICT (day) DO NOTHING"),
             {"day": day},
         )
         conn.execute(
@@ -45,9 +42,7 @@ class TicketRepository:
             .where(ticket_counters.c.day == day)
             .values(last=ticket_counters.c.last + 1)
         )
-        return conn.execute(
-            select(ticket_counters.c.last).where(ticket_counters.c.day == day)
-        ).scalar_one()
+        return conn.execute(select(ticket_counters.c.last).where(ticket_counters.c.day == day)).scalar_one()
 
     def get(self, ticket_id: str) -> Optional[Row]:
         with self._engine.connect() as conn:
@@ -58,9 +53,7 @@ class TicketRepository:
 
     def find_by_idempotency_key(self, key: str) -> Optional[Row]:
         with self._engine.connect() as conn:
-            row = conn.execute(
-                select(tickets).where(tickets.c.idempotency_key == key)
-            ).first()
+            row = conn.execute(select(tickets).where(tickets.c.idempotency_key == key)).first()
             return self._with_history(conn, dict(row._mapping)) if row else None
 
     def list_by_sender(self, sender_id: str, limit: int) -> List[Row]:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, Type, TypeVar
+from typing import Any, Dict, Mapping, Type, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from desk.errors import BadRequest, InvalidInput
+from desk.keys import CLASSIFIER, PROFILE, TICKETS
 from desk.tickets.schema import ClassifyIn, TicketIn
 
 routes = web.RouteTableDef()
@@ -33,7 +34,7 @@ async def parse_body(request: web.Request, model: Type[Model]) -> Model:
         ) from None
 
 
-def _field_error(error: Dict[str, Any]) -> Dict[str, str]:
+def _field_error(error: Mapping[str, Any]) -> Dict[str, str]:
     return {"field": ".".join(str(p) for p in error["loc"]), "reason": error["msg"]}
 
 
@@ -43,13 +44,13 @@ async def create_ticket(request: web.Request) -> web.Response:
     if key is not None and not 0 < len(key) <= MAX_IDEMPOTENCY_KEY:
         raise BadRequest(f"Idempotency-Key 长度应为 1 到 {MAX_IDEMPOTENCY_KEY} 个字符")
     ticket_in = await parse_body(request, TicketIn)
-    ticket, created = await request.app["tickets"].create(ticket_in, key)
+    ticket, created = await request.app[TICKETS].create(ticket_in, key)
     return web.json_response(ticket, status=201 if created else 200, dumps=_dumps)
 
 
 @routes.get("/api/tickets/{ticket_id}")
 async def get_ticket(request: web.Request) -> web.Response:
-    ticket = await request.app["tickets"].get(request.match_info["ticket_id"])
+    ticket = await request.app[TICKETS].get(request.match_info["ticket_id"])
     return web.json_response(ticket, dumps=_dumps)
 
 
@@ -64,16 +65,16 @@ async def list_tickets(request: web.Request) -> web.Response:
         raise BadRequest("limit 必须是整数") from None
     if not 1 <= limit <= 200:
         raise BadRequest("limit 应在 1 到 200 之间")
-    tickets = await request.app["tickets"].list_by_sender(sender_id, limit)
+    tickets = await request.app[TICKETS].list_by_sender(sender_id, limit)
     return web.json_response(tickets, dumps=_dumps)
 
 
 @routes.post("/api/classify")
 async def classify(request: web.Request) -> web.Response:
     body = await parse_body(request, ClassifyIn)
-    result = request.app["classifier"].classify(body.text, body.location)
+    result = request.app[CLASSIFIER].classify(body.text, body.location)
     payload = result.as_dict()
-    profile = request.app["profile"]
+    profile = request.app[PROFILE]
     payload["owner_name"] = profile.department_name(result.owner)
     return web.json_response(payload, dumps=_dumps)
 

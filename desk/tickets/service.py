@@ -58,9 +58,7 @@ class TicketService:
             json.dumps(ticket.dict(), sort_keys=True, ensure_ascii=False).encode()
         ).hexdigest()
         if idempotency_key:
-            existing = await asyncio.to_thread(
-                self._repo.find_by_idempotency_key, idempotency_key
-            )
+            existing = await asyncio.to_thread(self._repo.find_by_idempotency_key, idempotency_key)
             if existing:
                 return self._replayed(existing, request_hash), False
         row, history = self._build(ticket, idempotency_key, request_hash)
@@ -72,9 +70,7 @@ class TicketService:
         except IntegrityError:
             if not idempotency_key:
                 raise
-            existing = await asyncio.to_thread(
-                self._repo.find_by_idempotency_key, idempotency_key
-            )
+            existing = await asyncio.to_thread(self._repo.find_by_idempotency_key, idempotency_key)
             if existing is None:
                 raise
             return self._replayed(existing, request_hash), False

@@ -20,6 +20,10 @@ CONFIRMED = dict(
 CONFIRM_EVENT = [{"event": "slot", "name": "confirmed", "value": True, "timestamp": 1764300000.5}]
 
 
+def confirmed(**overrides):
+    return make_tracker("确认", "affirm", events=CONFIRM_EVENT, **dict(CONFIRMED, **overrides))
+
+
 def creator(desk: DeskClient) -> ActionCreateTicket:
     action = ActionCreateTicket()
     action.desk = desk
@@ -28,7 +32,7 @@ def creator(desk: DeskClient) -> ActionCreateTicket:
 
 async def test_confirmed_complaint_becomes_a_routed_ticket(desk, domain):
     dispatcher = CollectingDispatcher()
-    tracker = make_tracker("确认", "affirm", events=CONFIRM_EVENT, **CONFIRMED)
+    tracker = confirmed()
     events = await creator(desk).run(dispatcher, tracker, domain)
     slots = slot_events(events)
     ticket_id = slots["ticket_id"]
@@ -42,15 +46,14 @@ async def test_confirmed_complaint_becomes_a_routed_ticket(desk, domain):
 
 
 async def test_retried_submission_returns_the_same_ticket(desk, domain):
-    first = slot_events(await creator(desk).run(CollectingDispatcher(), make_tracker("确认", "affirm", events=CONFIRM_EVENT, **CONFIRMED), domain))
-    second = slot_events(await creator(desk).run(CollectingDispatcher(), make_tracker("确认", "affirm", events=CONFIRM_EVENT, **CONFIRMED), domain))
+    first = slot_events(await creator(desk).run(CollectingDispatcher(), confirmed(), domain))
+    second = slot_events(await creator(desk).run(CollectingDispatcher(), confirmed(), domain))
     assert first["ticket_id"] == second["ticket_id"]
     assert len(await desk.list_tickets("citizen-1", limit=10)) == 1
 
 
 async def test_anonymous_complaint_has_no_phone(desk, domain):
-    values = dict(CONFIRMED, phone="匿名")
-    events = await creator(desk).run(CollectingDispatcher(), make_tracker("确认", "affirm", events=CONFIRM_EVENT, **values), domain)
+    events = await creator(desk).run(CollectingDispatcher(), confirmed(phone="匿名"), domain)
     ticket = await desk.get_ticket(slot_events(events)["ticket_id"])
     assert ticket["phone"] is None and ticket["contact_anonymous"] is True
 
@@ -58,7 +61,7 @@ async def test_anonymous_complaint_has_no_phone(desk, domain):
 async def test_desk_down_keeps_everything_and_says_so(domain):
     dispatcher = CollectingDispatcher()
     unreachable = DeskClient("http://127.0.0.1:9", attempts=1)
-    events = await creator(unreachable).run(dispatcher, make_tracker("确认", "affirm", events=CONFIRM_EVENT, **CONFIRMED), domain)
+    events = await creator(unreachable).run(dispatcher, confirmed(), domain)
     assert events == []  # nothing is cleared: the citizen can retry with 确认
     assert "已完整保存" in dispatcher.messages[0]["text"]
 
@@ -71,16 +74,16 @@ async def test_affirm_without_a_pending_complaint_does_not_create(desk, domain):
     assert await desk.list_tickets("citizen-1") == []
 
 
-async def check(desk, domain, text):
+async def check(desk, domain, text, sender_id="citizen-1"):
     action = ActionCheckTicket()
     action.desk = desk
     dispatcher = CollectingDispatcher()
-    await action.run(dispatcher, make_tracker(text, "check_ticket"), domain)
+    await action.run(dispatcher, make_tracker(text, "check_ticket", sender_id=sender_id), domain)
     return dispatcher.messages[0]["text"]
 
 
 async def test_ticket_status_by_id_and_by_conversation(desk, domain):
-    events = await creator(desk).run(CollectingDispatcher(), make_tracker("确认", "affirm", events=CONFIRM_EVENT, **CONFIRMED), domain)
+    events = await creator(desk).run(CollectingDispatcher(), confirmed(), domain)
     ticket_id = slot_events(events)["ticket_id"]
     by_id = await check(desk, domain, f"帮我查一下工单 {ticket_id.lower()}")
     assert ticket_id in by_id and "市城市管理综合行政执法局" in by_id and "已派单" in by_id
@@ -93,8 +96,18 @@ async def test_unknown_ticket_id_is_reported(desk, domain):
 
 async def test_read_back_has_every_detail_and_a_masked_phone(domain):
     dispatcher = CollectingDispatcher()
-    await ActionAskConfirmed().run(dispatcher, make_tracker("", "inform", requested_slot="confirmed", **CONFIRMED), domain)
+    tracker = make_tracker("", "inform", requested_slot="confirmed", **CONFIRMED)
+    await ActionAskConfirmed().run(dispatcher, tracker, domain)
     text = dispatcher.messages[0]["text"]
     for part in ("烧烤摊", "城东区东湖街道幸福小区门口", "天天、晚上", "139****5678", "确认"):
         assert part in text
     assert "13912345678" not in text
+
+
+async def test_someone_elses_ticket_shows_status_but_not_what_was_reported(desk, domain):
+    events = await creator(desk).run(CollectingDispatcher(), confirmed(), domain)
+    ticket_id = slot_events(events)["ticket_id"]
+    own = await check(desk, domain, f"查工单 {ticket_id}")
+    other = await check(desk, domain, f"查工单 {ticket_id}", sender_id="someone-else")
+    assert "烧烤摊" in own
+    assert ticket_id in other and "已派单" in other and "烧烤摊" not in other

@@ -23,23 +23,35 @@ def model() -> Path:
 
 
 def rasa(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [RASA, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout
-    )
+    return subprocess.run([RASA, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
 
 
 def test_training_data_is_consistent():
     result = rasa(
-        "data", "validate", "--config", "config.yml", "--domain", "bot/domain.yml",
-        "--data", "nlu_data", "bot/data",
+        "data",
+        "validate",
+        "--config",
+        "config.yml",
+        "--domain",
+        "bot/domain.yml",
+        "--data",
+        "nlu_data",
+        "bot/data",
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
 
 def test_conversation_stories_pass(model, tmp_path):
     result = rasa(
-        "test", "core", "--model", str(model), "--stories", "tests/conversations",
-        "--out", str(tmp_path), "--fail-on-prediction-errors",
+        "test",
+        "core",
+        "--model",
+        str(model),
+        "--stories",
+        "tests/conversations",
+        "--out",
+        str(tmp_path),
+        "--fail-on-prediction-errors",
     )
     failed = tmp_path / "failed_test_stories.yml"
     detail = failed.read_text(encoding="utf-8") if failed.exists() else result.stderr[-3000:]
@@ -48,12 +60,22 @@ def test_conversation_stories_pass(model, tmp_path):
 
 def test_intents_of_held_out_messages(model, tmp_path):
     result = rasa(
-        "test", "nlu", "--model", str(model), "--nlu", "tests/nlu/test_nlu.yml",
-        "--out", str(tmp_path),
+        "test",
+        "nlu",
+        "--model",
+        str(model),
+        "--nlu",
+        "tests/nlu/test_nlu.yml",
+        "--out",
+        str(tmp_path),
     )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads((tmp_path / "intent_report.json").read_text(encoding="utf-8"))
     f1 = report["weighted avg"]["f1-score"]
     print(f"held-out intent F1 (weighted): {f1:.3f}")
-    weak = {k: round(v["f1-score"], 2) for k, v in report.items() if isinstance(v, dict) and "support" in v and v.get("f1-score", 1) < 0.7}
+    weak = {
+        intent: round(scores["f1-score"], 2)
+        for intent, scores in report.items()
+        if isinstance(scores, dict) and "support" in scores and scores.get("f1-score", 1) < 0.7
+    }
     assert f1 >= MIN_INTENT_F1, f"intent F1 {f1:.3f} < {MIN_INTENT_F1}; weak intents: {weak}"

@@ -35,13 +35,11 @@ def _services_required() -> bool:
 def postgres_server_url() -> Iterator[str]:
     """URL of a fresh, uniquely named database for this session; dropped afterwards."""
     admin_url = make_url(os.environ.get("TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL))
-    admin = create_engine(
-        admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
-    )
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
     name = f"rexian_desk_test_{uuid.uuid4().hex[:12]}"
     try:
         with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}" ENCODING \'UTF8\' TEMPLATE template0'))
+            conn.execute(text(f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0"))
     except Exception as exc:  # unreachable server, bad credentials, no CREATEDB right
         admin.dispose()
         detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]

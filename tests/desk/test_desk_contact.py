@@ -143,6 +143,4 @@ def test_keyword_weight(keyword, text, weight):
 def test_combination_outweighs_its_parts():
     text = "工地晚上还在施工"
 
-    assert keyword_weight("施工+晚上", text) > keyword_weight("施工", text) + keyword_weight(
-        "晚上", text
-    )
+    assert keyword_weight("施工+晚上", text) > keyword_weight("施工", text) + keyword_weight("晚上", text)

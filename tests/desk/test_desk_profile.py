@@ -65,7 +65,9 @@ def test_default_profile_matches_reference_request_types(reference):
     for code, expected in reference["request_types"].items():
         actual = profile.request_types[code]
         assert (actual.name, actual.respond_h, actual.resolve_h) == (
-            expected["name"], expected["respond_h"], expected["resolve_h"],
+            expected["name"],
+            expected["respond_h"],
+            expected["resolve_h"],
         ), code
 
 
@@ -80,7 +82,9 @@ def test_default_profile_matches_reference_responsibility_matrix(reference):
         for scen_code, scenario in category["scenarios"].items():
             got = actual.scenarios[scen_code]
             assert (got.name, got.owner, got.urgent) == (
-                scenario["name"], scenario["owner"], scenario.get("urgent", False),
+                scenario["name"],
+                scenario["owner"],
+                scenario.get("urgent", False),
             ), f"{cat_code}.{scen_code}"
 
 

@@ -6,8 +6,17 @@ import json
 
 import pytest
 
+from desk.keys import SETTINGS
+
 CLASSIFY_KEYS = {
-    "category", "scenario", "owner", "type", "urgent", "district", "street", "confidence",
+    "category",
+    "scenario",
+    "owner",
+    "type",
+    "urgent",
+    "district",
+    "street",
+    "confidence",
 }
 
 
@@ -61,9 +70,7 @@ async def test_list_by_sender_newest_first_and_only_theirs(client, create_ticket
     assert {t["sender_id"] for t in listed} == {sender_id}
     assert all(t["history"] for t in listed)
 
-    limited = await (
-        await client.get("/api/tickets", params={"sender_id": sender_id, "limit": "2"})
-    ).json()
+    limited = await (await client.get("/api/tickets", params={"sender_id": sender_id, "limit": "2"})).json()
     assert [t["id"] for t in limited] == list(reversed(mine))[:2]
 
 
@@ -95,9 +102,7 @@ async def test_list_needs_sender_id_and_a_sane_limit(sqlite_client, query):
     "body", [b"not json", b"", b'{"sender_id": "a",', "[1, 2]".encode(), b'"text"', b"\xff\xfe{"]
 )
 async def test_body_that_is_not_a_json_object_is_400(sqlite_client, body):
-    resp = await sqlite_client.post(
-        "/api/tickets", data=body, headers={"Content-Type": "application/json"}
-    )
+    resp = await sqlite_client.post("/api/tickets", data=body, headers={"Content-Type": "application/json"})
 
     assert resp.status == 400
     assert (await _error(resp))["code"] == "bad_request"
@@ -141,13 +146,11 @@ async def test_long_description_is_stored_intact(client, create_ticket):
 
 @pytest.mark.asyncio
 async def test_body_over_size_limit_is_413(sqlite_client):
-    limit = sqlite_client.app["settings"].max_body_bytes
+    limit = sqlite_client.app[SETTINGS].max_body_bytes
     body = json.dumps({"sender_id": "a", "description": "吵" * limit}).encode()
     assert len(body) > limit
 
-    resp = await sqlite_client.post(
-        "/api/tickets", data=body, headers={"Content-Type": "application/json"}
-    )
+    resp = await sqlite_client.post("/api/tickets", data=body, headers={"Content-Type": "application/json"})
 
     assert resp.status == 413
     assert (await _error(resp))["code"] == "too_large"
@@ -208,9 +211,7 @@ async def test_tickets_survive_a_restart(make_client, database_url, sender_id):
         json={"sender_id": sender_id, "description": "楼上装修电钻声音太吵"},
         headers={"Idempotency-Key": f"key-{sender_id}"},
     )
-    after_resp = await second.post(
-        "/api/tickets", json={"sender_id": sender_id, "description": "路灯不亮"}
-    )
+    after_resp = await second.post("/api/tickets", json={"sender_id": sender_id, "description": "路灯不亮"})
     after = await after_resp.json()
 
     assert fetched.status == 200
@@ -257,7 +258,9 @@ async def test_classify_gas_leak_is_urgent(sqlite_client):
     assert result["urgent"] is True
     assert result["type"] == "urgent"
     assert (result["category"], result["scenario"], result["owner"]) == (
-        "utilities", "gas_leak", "GAS",
+        "utilities",
+        "gas_leak",
+        "GAS",
     )
     assert 0 < result["confidence"] <= 1
 

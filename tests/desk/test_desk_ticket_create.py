@@ -18,9 +18,24 @@ from desk.tickets.service import TicketService
 PROFILE = load_profile()
 TICKET_ID = re.compile(r"^SF\d{12}$")
 CONTRACT_FIELDS = {
-    "id", "sender_id", "channel", "type", "category", "scenario", "owner", "district",
-    "street", "location", "occurred_at", "description", "phone", "status", "created_at",
-    "respond_by", "resolve_by", "history",
+    "id",
+    "sender_id",
+    "channel",
+    "type",
+    "category",
+    "scenario",
+    "owner",
+    "district",
+    "street",
+    "location",
+    "occurred_at",
+    "description",
+    "phone",
+    "status",
+    "created_at",
+    "respond_by",
+    "resolve_by",
+    "history",
 }
 
 
@@ -118,15 +133,15 @@ async def test_explicit_scenario_overrides_classifier(client, create_ticket):
     )
 
     assert (ticket["category"], ticket["scenario"], ticket["owner"]) == (
-        "noise", "neighbour", "PSB",
+        "noise",
+        "neighbour",
+        "PSB",
     )
     assert ticket["type"] == "help"
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize(
-    "fields", [{"category": "noise", "scenario": "nope"}, {"type": "praise"}]
-)
+@pytest.mark.parametrize("fields", [{"category": "noise", "scenario": "nope"}, {"type": "praise"}])
 async def test_unknown_scenario_or_type_is_rejected(client, sender_id, fields):
     resp = await client.post(
         "/api/tickets", json={"sender_id": sender_id, "description": "楼上装修太吵", **fields}
@@ -138,9 +153,7 @@ async def test_unknown_scenario_or_type_is_rejected(client, sender_id, fields):
 
 @pytest.mark.asyncio
 async def test_anonymous_contact_stores_no_phone(client, create_ticket):
-    ticket = await create_ticket(
-        client, "楼上装修电钻声音太吵", phone="13912345678", contact_anonymous=True
-    )
+    ticket = await create_ticket(client, "楼上装修电钻声音太吵", phone="13912345678", contact_anonymous=True)
 
     assert ticket["phone"] is None
     assert ticket["contact_anonymous"] is True
@@ -179,16 +192,17 @@ async def test_numbering_restarts_each_local_day(database_url):
         )
         ids = []
         for _ in range(4):
-            ticket, created = await service.create(
-                TicketIn(sender_id="clock", description="路灯不亮")
-            )
+            ticket, created = await service.create(TicketIn(sender_id="clock", description="路灯不亮"))
             assert created
             ids.append(ticket["id"])
     finally:
         engine.dispose()
 
     assert ids == [
-        "SF202611280001", "SF202611290001", "SF202611290002", "SF202611280002",
+        "SF202611280001",
+        "SF202611290001",
+        "SF202611290002",
+        "SF202611280002",
     ]
 
 
@@ -213,9 +227,7 @@ async def test_idempotency_key_with_other_body_conflicts(client, sender_id):
     body = {"sender_id": sender_id, "description": "楼上装修电钻声音太吵"}
     first = await client.post("/api/tickets", json=body, headers=headers)
 
-    other = await client.post(
-        "/api/tickets", json={**body, "description": "路灯不亮"}, headers=headers
-    )
+    other = await client.post("/api/tickets", json={**body, "description": "路灯不亮"}, headers=headers)
 
     assert other.status == 409
     error = (await other.json())["error"]

@@ -13,7 +13,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Iterator, List, Optional
 
 import pytest
 
@@ -29,7 +29,8 @@ def free_port() -> int:
 
 def http(method: str, url: str, body: Optional[Any] = None, raw: Optional[bytes] = None) -> tuple:
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json"}
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=120) as response:
             return response.status, json.loads(response.read() or b"null")
@@ -51,7 +52,11 @@ class Stack:
         self.log = open(tmp / "stack.log", "w+")
         self.process = subprocess.Popen(
             [sys.executable, str(ROOT / "scripts" / "run_stack.py")],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         self.rasa = f"http://127.0.0.1:{self.ports['RASA_PORT']}"
         self.desk = f"http://127.0.0.1:{self.ports['DESK_PORT']}"
@@ -71,7 +76,8 @@ class Stack:
         pytest.fail(f"stack not ready after {STARTUP_TIMEOUT_S}s:\n{self.logs()}")
 
     def say(self, sender: str, text: str) -> List[str]:
-        status, replies = http("POST", f"{self.rasa}/webhooks/rest/webhook", {"sender": sender, "message": text})
+        message = {"sender": sender, "message": text}
+        status, replies = http("POST", f"{self.rasa}/webhooks/rest/webhook", message)
         assert status == 200, replies
         return [r.get("text", "") for r in replies]
 

@@ -1,0 +1,15 @@
+"""Typed keys of the objects desk keeps on its aiohttp application."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from desk.city.profile import CityProfile
+from desk.dispatch.classifier import KeywordClassifier
+from desk.settings import Settings
+from desk.tickets.service import TicketService
+
+SETTINGS = web.AppKey("settings", Settings)
+PROFILE = web.AppKey("profile", CityProfile)
+CLASSIFIER = web.AppKey("classifier", KeywordClassifier)
+TICKETS = web.AppKey("tickets", TicketService)
