@@ -5,12 +5,13 @@ PY := $(VENV)/bin/python
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help setup model run test shell lint
+.PHONY: help setup model run test shell eval bench
 
 help:
 	@echo "make run    set up, train if needed, start Rasa (5005), actions (5055), desk (8000)"
 	@echo "make test   set up, train if needed, run the whole test suite"
 	@echo "make shell  talk to the running bot in the terminal (rasa shell over REST)"
+	@echo "make eval   measure dispatch on the held-out messages (per scenario, noise matrix, owner accuracy)"
 
 $(VENV)/.installed: requirements.lock scripts/setup.sh
 	bash scripts/setup.sh
@@ -29,3 +30,9 @@ test: setup
 shell: setup
 	ACTIONS_PORT=$${ACTIONS_PORT:-5055} RASA_TRACKER_DB=var/rasa_shell_tracker.db \
 	  $(VENV)/bin/rasa shell --model "$$($(PY) scripts/model.py --print-path)" --endpoints endpoints.yml
+
+eval: setup
+	$(PY) -m desk.dispatch.evaluate
+
+bench: setup
+	$(PY) benchmarks/classify_latency.py

@@ -129,11 +129,7 @@ class ActionCreateTicket(Action):
     def _receipt(ticket: Dict[str, Any]) -> str:
         urgent = "（紧急）" if ticket.get("urgent") else ""
         owner = ticket.get("owner_name") or ticket.get("owner")
-        routed = (
-            f"已派至{owner}办理"
-            if ticket.get("status") == "dispatched"
-            else f"将由工作人员核定承办单位（暂由{owner}接收）"
-        )
+        routed = f"已派至{owner}办理" if owner else "工作人员将尽快为您核定承办单位"
         return (
             f"已为您登记{ticket.get('type_name', '')}工单{urgent}，工单编号 {ticket['id']}。\n"
             f"{routed}，{_when(ticket.get('respond_by'))}前响应，"
@@ -182,7 +178,7 @@ class ActionCheckTicket(Action):
         """Status and owner for any id; what was reported only to the citizen who reported it."""
         lines = [
             f"工单 {ticket['id']}：{ticket.get('status_name') or ticket.get('status')}",
-            f"承办单位：{ticket.get('owner_name') or ticket.get('owner')}",
+            f"承办单位：{ticket.get('owner_name') or ticket.get('owner') or '待人工派单'}",
         ]
         if own:
             summary = ticket.get("description") or ""

@@ -32,6 +32,10 @@ class Place:
     street: Optional[str] = None
 
 
+def place_of(classification: Dict[str, Any]) -> Place:
+    return Place(classification.get("location"), classification.get("district"), classification.get("street"))
+
+
 class DeskClient:
     def __init__(
         self,
@@ -58,13 +62,17 @@ class DeskClient:
             "GET", "/api/tickets", params={"sender_id": sender_id, "limit": str(limit)}
         )
 
+    async def classify(self, text: str) -> Dict[str, Any]:
+        """What the dispatcher makes of a message (scenario, owner, urgency, place, advice)."""
+        return await self._request("POST", "/api/classify", json={"text": text})
+
     async def locate(self, text: str) -> Place:
         """District and street of an address; an empty Place when desk is down."""
         try:
-            found = await self._request("POST", "/api/classify", json={"text": text})
+            found = await self.classify(text)
         except DeskUnavailable:
             return Place()
-        return Place(found.get("location"), found.get("district"), found.get("street"))
+        return place_of(found)
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> Any:
         last_error: Optional[BaseException] = None

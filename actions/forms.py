@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions.desk_client import DeskClient
+from actions.desk_client import DeskClient, DeskUnavailable, place_of
 from actions.dialogue import (
     ANONYMOUS,
     Correction,
@@ -41,10 +41,10 @@ class ValidateComplaintForm(FormValidationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         """Reads the latest message once and turns it into slot updates."""
-        updates = await self._interpret(tracker)
+        updates = await self._interpret(tracker, dispatcher)
         return [SlotSet(slot, value) for slot, value in updates.items()]
 
-    async def _interpret(self, tracker: Tracker) -> Dict[str, Any]:
+    async def _interpret(self, tracker: Tracker, dispatcher: CollectingDispatcher) -> Dict[str, Any]:
         message = tracker.latest_message or {}
         text = (message.get("text") or "").strip()
         intent = (message.get("intent") or {}).get("name")
@@ -52,7 +52,7 @@ class ValidateComplaintForm(FormValidationAction):
         if intent in INTERRUPTIONS:
             return {}
         if requested is None:  # the form is being activated by a new complaint
-            return await self._from_complaint(text)
+            return await self._from_complaint(text, dispatcher)
         correction = find_correction(text)
         if correction and correction.field and correction.field != requested:
             return {correction.field: correction.value or None, "confirmed": None}
@@ -63,12 +63,18 @@ class ValidateComplaintForm(FormValidationAction):
             value = ANONYMOUS
         return {requested: value}
 
-    async def _from_complaint(self, text: str) -> Dict[str, Any]:
-        place = await self.desk.locate(text)
+    async def _from_complaint(self, text: str, dispatcher: CollectingDispatcher) -> Dict[str, Any]:
+        try:
+            found = await self.desk.classify(text)
+        except DeskUnavailable:
+            found = {}
+        if found.get("urgent") and found.get("advice"):
+            # Safety first: what to do right now, before any question.
+            dispatcher.utter_message(text=f"【紧急】{found['advice']}我们会按紧急工单优先处理。")
         return {
             "description": text,
-            "location": place.location,
-            "occurred_at": find_time(text),
+            "location": place_of(found).location,
+            "occurred_at": find_time(text) or ("刚刚（紧急）" if found.get("urgent") else None),
             "phone": find_phone(text),
             "confirmed": None,
         }

@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import secrets
 from typing import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
+from desk.auth import TokenSigner, UserRepository
+from desk.auth_routes import routes as auth_routes
 from desk.city.profile import CityProfile, load_profile
 from desk.db import make_engine, migrate
-from desk.dispatch.classifier import KeywordClassifier
+from desk.dispatch.training import build_dispatcher, data_dir_for
 from desk.errors import DeskError
-from desk.keys import CLASSIFIER, PROFILE, SETTINGS, TICKETS
+from desk.keys import CLASSIFIER, PROFILE, SETTINGS, SIGNER, TICKETS, USERS
 from desk.settings import Settings
 from desk.tickets.repository import TicketRepository
 from desk.tickets.routes import routes as ticket_routes
@@ -58,20 +61,34 @@ async def health(request: web.Request) -> web.Response:
 
 def create_app(settings: Settings) -> web.Application:
     """Builds desk; the profile is validated here so a bad one fails before serving."""
-    profile = load_profile(settings.city_profile)
+    profile = load_profile(settings.profile_path)
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[error_middleware])
     app[SETTINGS] = settings
+    secret = settings.secret.get_secret_value().encode() if settings.secret else secrets.token_bytes(32)
+    app[SIGNER] = TokenSigner(secret, settings.token_ttl_s)
     app[PROFILE] = profile
-    app[CLASSIFIER] = KeywordClassifier(profile)
-    app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_resources)
     app.router.add_get("/health", health)
+    app.router.add_routes(auth_routes)
     app.router.add_routes(ticket_routes)
     return app
 
 
-async def _database(app: web.Application) -> AsyncIterator[None]:
-    engine = make_engine(app[SETTINGS].database_url)
+async def _resources(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    engine = make_engine(settings.database_url)
     await asyncio.to_thread(migrate, engine)
-    app[TICKETS] = TicketService(TicketRepository(engine), app[PROFILE], app[CLASSIFIER])
+    app[USERS] = UserRepository(engine)
+    if settings.admin_user and settings.admin_password:
+        await asyncio.to_thread(
+            app[USERS].ensure, settings.admin_user, settings.admin_password.get_secret_value(), "admin"
+        )
+    repository = TicketRepository(engine)
+    corrections = await asyncio.to_thread(repository.corrections)
+    data_dir = settings.dispatch_data_dir or data_dir_for(settings.profile_path)
+    app[CLASSIFIER] = await asyncio.to_thread(
+        build_dispatcher, app[PROFILE], data_dir, settings.model_cache_dir, corrections
+    )
+    app[TICKETS] = TicketService(repository, app[PROFILE], app[CLASSIFIER])
     yield
     engine.dispose()

@@ -38,7 +38,7 @@ tickets = Table(
     Column("type", String(32), nullable=False),
     Column("category", String(64)),
     Column("scenario", String(64)),
-    Column("owner", String(32), nullable=False),
+    Column("owner", String(32)),  # None while waiting for manual dispatch
     Column("district", String(64)),
     Column("street", String(64)),
     Column("location", Text),
@@ -72,6 +72,28 @@ ticket_counters = Table(
     metadata,
     Column("day", String(8), primary_key=True),
     Column("last", Integer, nullable=False),
+)
+
+
+dispatch_corrections = Table(
+    "dispatch_corrections",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ticket_id", String(32), ForeignKey("tickets.id"), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("label", String(130), nullable=False),  # "category.scenario"
+    Column("type", String(32), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("at", DateTime, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("username", String(64), primary_key=True),
+    Column("password_hash", String(300), nullable=False),
+    Column("role", String(16), nullable=False),  # operator | admin
+    Column("created_at", DateTime, nullable=False),
 )
 
 

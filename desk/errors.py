@@ -41,3 +41,13 @@ class NotFound(DeskError):
 class Conflict(DeskError):
     status = 409
     code = "conflict"
+
+
+class Unauthorized(DeskError):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(DeskError):
+    status = 403
+    code = "forbidden"

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from desk.auth import TokenSigner, UserRepository
 from desk.city.profile import CityProfile
-from desk.dispatch.classifier import KeywordClassifier
+from desk.dispatch.classifier import Dispatcher
 from desk.settings import Settings
 from desk.tickets.service import TicketService
 
 SETTINGS = web.AppKey("settings", Settings)
 PROFILE = web.AppKey("profile", CityProfile)
-CLASSIFIER = web.AppKey("classifier", KeywordClassifier)
+CLASSIFIER = web.AppKey("classifier", Dispatcher)
 TICKETS = web.AppKey("tickets", TicketService)
+SIGNER = web.AppKey("signer", TokenSigner)
+USERS = web.AppKey("users", UserRepository)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-from pydantic import BaseSettings, Field, validator
+from pydantic import BaseSettings, Field, SecretStr, validator
+
+from desk.city.profile import DEFAULT_PROFILE_PATH
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -17,6 +19,15 @@ class Settings(BaseSettings):
     port: int = Field(8000, env="DESK_PORT", ge=1, le=65535)
     database_url: str = Field(f"sqlite:///{ROOT / 'var' / 'desk.db'}", env="DATABASE_URL")
     city_profile: Optional[Path] = Field(None, env="CITY_PROFILE")
+    # Labelled messages the dispatcher learns from; default: next to the profile
+    # (desk/city/shifan.yaml -> desk/city/shifan/dispatch/).
+    dispatch_data_dir: Optional[Path] = Field(None, env="DISPATCH_DATA_DIR")
+    model_cache_dir: Path = Field(ROOT / "var" / "models", env="DESK_MODEL_DIR")
+    admin_user: Optional[str] = Field(None, env="DESK_ADMIN_USER")
+    admin_password: Optional[SecretStr] = Field(None, env="DESK_ADMIN_PASSWORD")
+    # Signs operator tokens; random per start when unset (tokens then end with the process).
+    secret: Optional[SecretStr] = Field(None, env="DESK_SECRET")
+    token_ttl_s: int = Field(12 * 3600, env="DESK_TOKEN_TTL_S", gt=0)
     max_body_bytes: int = Field(1_000_000, env="DESK_MAX_BODY_BYTES", gt=0)
 
     @validator("database_url")
@@ -24,6 +35,10 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite:", "postgresql:", "postgresql+psycopg2:")):
             raise ValueError("DATABASE_URL must be a sqlite:// or postgresql:// URL")
         return value
+
+    @property
+    def profile_path(self) -> Path:
+        return self.city_profile or DEFAULT_PROFILE_PATH
 
     class Config:
         case_sensitive = False

@@ -51,6 +51,7 @@ class RequestType(BaseModel):
     respond_h: float = Field(..., ge=0)
     resolve_h: float = Field(..., gt=0)
     cues: List[str] = []
+    advice: Optional[str] = None  # what the citizen should do right now (urgent requests)
 
 
 class Scenario(BaseModel):
@@ -58,6 +59,7 @@ class Scenario(BaseModel):
     owner: str
     urgent: bool = False
     keywords: List[str] = []
+    advice: Optional[str] = None  # immediate safety step for an emergency in this scenario
 
 
 class Category(BaseModel):
@@ -80,7 +82,6 @@ class CityProfile(BaseModel):
     departments: Dict[str, str]
     request_types: Dict[str, RequestType]
     categories: Dict[str, Category]
-    fallback_owner: str = "STREET"
     dispatch_threshold: float = Field(0.35, ge=0, le=1)
 
     @root_validator(skip_on_failure=True)
@@ -93,8 +94,6 @@ class CityProfile(BaseModel):
                     f"'{scenario.owner}' is not a department code "
                     f"(known: {', '.join(sorted(departments))})"
                 )
-        if values["fallback_owner"] not in departments:
-            raise ValueError(f"fallback_owner '{values['fallback_owner']}' is not a department code")
         missing = [t for t in REQUIRED_TYPES if t not in values["request_types"]]
         if missing:
             raise ValueError(f"request_types lacks {', '.join(missing)}")
@@ -123,6 +122,12 @@ class CityProfile(BaseModel):
             if street in streets:
                 return district
         return None
+
+    def advice(self, category: Optional[str], scenario: Optional[str]) -> Optional[str]:
+        """The safety step to tell a citizen first in an emergency."""
+        found = self.scenario(category or "", scenario or "")
+        urgent = self.request_types.get("urgent")
+        return (found.advice if found else None) or (urgent.advice if urgent else None)
 
     def department_name(self, code: Optional[str]) -> Optional[str]:
         return self.departments.get(code) if code else None

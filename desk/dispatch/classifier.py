@@ -1,7 +1,7 @@
-"""Rule-based dispatcher: text -> category, scenario, owner, request type, urgency.
+"""Dispatch (智能派单): text -> category, scenario, owner, request type, urgency, place.
 
-The rules are the profile's own keywords and cue words, so a city changes its
-dispatch by editing its profile, not this code.
+`Dispatcher` uses the learned model when the city has training data and the profile's
+keyword rules otherwise; both read only the city profile and its data, never code.
 """
 
 from __future__ import annotations
@@ -11,7 +11,13 @@ from dataclasses import asdict, dataclass
 from typing import Dict, List, Optional, Tuple
 
 from desk.city.profile import CityProfile
-from desk.dispatch.location import LocationResolver
+from desk.dispatch.dataset import NONE
+from desk.dispatch.keywords import KeywordFeatures, keyword_weight
+from desk.dispatch.location import LocationResolver, Place
+from desk.dispatch.model import DispatchModel
+from desk.dispatch.normalize import normalize
+
+__all__ = ["Classification", "Dispatcher", "KeywordClassifier", "keyword_weight"]
 
 
 @dataclass(frozen=True)
@@ -30,66 +36,65 @@ class Classification:
         return asdict(self)
 
 
-def keyword_weight(keyword: str, text: str) -> int:
-    """Weight of ``keyword`` in ``text``: 0 when absent; combos ("a+b") weigh more."""
-    parts = [p for p in keyword.split("+") if p]
-    if not parts or not all(p in text for p in parts):
-        return 0
-    return sum(len(p) for p in parts) + (len(parts) - 1) * 2
+def _undispatched(rtype: str, urgent: bool, place: Place, confidence: float) -> Classification:
+    return Classification(
+        category=None,
+        scenario=None,
+        owner=None,
+        type=rtype,
+        urgent=urgent,
+        district=place.district,
+        street=place.street,
+        location=place.location,
+        confidence=round(confidence, 3),
+    )
 
 
 class KeywordClassifier:
-    """Scores every scenario of the responsibility matrix by its keywords."""
+    """Rules only: scores every scenario by the profile's keywords and cue words."""
 
     def __init__(self, profile: CityProfile) -> None:
         self._profile = profile
-        self._locations = LocationResolver(profile)
+        self._keywords = KeywordFeatures(profile)
+        self.locations = LocationResolver(profile)
+
+    def place(self, text: str, location: Optional[str]) -> Place:
+        place = self.locations.resolve(location or text)
+        if location and place.location is None:
+            return Place(place.district, place.street, location)
+        return place
 
     def classify(self, text: str, location: Optional[str] = None) -> Classification:
         """Classifies ``text``; a pure question gets no category, scenario or owner."""
-        text = text or ""
-        place = self._locations.resolve(location or text)
+        place = self.place(text, location)
+        text = normalize(text)
         ranked = self._rank(text)
-        scenario = None
-        if ranked:
-            _, category, scenario_code = ranked[0]
-            scenario = self._profile.categories[category].scenarios[scenario_code]
-        urgent = bool(scenario and scenario.urgent) or self._has_urgent_cue(text)
+        scenario = self._profile.categories[ranked[0][1]].scenarios[ranked[0][2]] if ranked else None
+        urgent = bool(scenario and scenario.urgent) or self.has_urgent_cue(text)
         rtype = "urgent" if urgent else self._request_type(text, scenario is not None)
         if scenario is None or rtype == "consult":
-            return Classification(
-                category=None,
-                scenario=None,
-                owner=None,
-                type=rtype,
-                urgent=urgent,
-                district=place.district,
-                street=place.street,
-                location=place.location or location,
-                confidence=0.0 if scenario is None else 0.5,
-            )
+            return _undispatched(rtype, urgent, place, 0.0 if scenario is None else 0.5)
         runner_up = ranked[1][0] if len(ranked) > 1 else 0
         return Classification(
-            category=category,
-            scenario=scenario_code,
+            category=ranked[0][1],
+            scenario=ranked[0][2],
             owner=scenario.owner,
             type=rtype,
             urgent=urgent,
             district=place.district,
             street=place.street,
-            location=place.location or location,
+            location=place.location,
             confidence=round(self._confidence(ranked[0][0], runner_up), 3),
         )
 
     def _rank(self, text: str) -> List[Tuple[int, str, str]]:
-        scores = []
-        lowered = text.lower()
-        for cat_code, scen_code, scenario in self._profile.scenarios():
-            score = sum(keyword_weight(k.lower(), lowered) for k in scenario.keywords)
+        scored: List[Tuple[int, str, str]] = []
+        for score, label in zip(self._keywords.scores(text), self._keywords.labels, strict=True):
             if score:
-                scores.append((score, cat_code, scen_code))
+                category, scenario = label.split(".", 1)
+                scored.append((score, category, scenario))
         # Ties keep the profile's order, which lists the more specific scenario first.
-        return sorted(scores, key=lambda item: -item[0])
+        return sorted(scored, key=lambda item: -item[0])
 
     @staticmethod
     def _confidence(best: int, runner_up: int) -> float:
@@ -97,7 +102,7 @@ class KeywordClassifier:
         margin = best / (best + runner_up)  # how clearly it beats the next scenario
         return strength * margin
 
-    def _has_urgent_cue(self, text: str) -> bool:
+    def has_urgent_cue(self, text: str) -> bool:
         urgent = self._profile.request_types.get("urgent")
         return bool(urgent and any(c in text for c in urgent.cues))
 
@@ -107,3 +112,42 @@ class KeywordClassifier:
             if rtype and any(cue in text for cue in rtype.cues):
                 return code
         return "complaint" if matched else "consult"
+
+
+class Dispatcher:
+    """The learned model where the city has data, the keyword rules where it has none."""
+
+    def __init__(self, profile: CityProfile, model: Optional[DispatchModel] = None) -> None:
+        self._profile = profile
+        self._model = model
+        self.rules = KeywordClassifier(profile)
+
+    @property
+    def learned(self) -> bool:
+        return self._model is not None
+
+    def classify(self, text: str, location: Optional[str] = None) -> Classification:
+        if self._model is None:
+            return self.rules.classify(text, location)
+        place = self.rules.place(text, location)
+        scenarios, types = self._model.predict(text)
+        label, confidence = scenarios[0]
+        if label == NONE:
+            return _undispatched("consult", False, place, confidence)
+        category, scenario_code = label.split(".", 1)
+        scenario = self._profile.categories[category].scenarios[scenario_code]
+        # A message routed to an owner is never a pure question.
+        rtype = next(t for t, _ in types if t != "consult")
+        if scenario.urgent:
+            rtype = "urgent"
+        return Classification(
+            category=category,
+            scenario=scenario_code,
+            owner=scenario.owner,
+            type=rtype,
+            urgent=rtype == "urgent",
+            district=place.district,
+            street=place.street,
+            location=place.location,
+            confidence=round(confidence, 3),
+        )

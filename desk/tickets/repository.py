@@ -8,7 +8,8 @@ from typing import Any, Dict, List, Optional
 from sqlalchemy import insert, select, text, update
 from sqlalchemy.engine import Connection, Engine
 
-from desk.db import ticket_counters, ticket_history, tickets
+from desk.db import dispatch_corrections, ticket_counters, ticket_history, tickets
+from desk.dispatch.dataset import Example
 
 Row = Dict[str, Any]
 
@@ -43,6 +44,27 @@ class TicketRepository:
             .values(last=ticket_counters.c.last + 1)
         )
         return conn.execute(select(ticket_counters.c.last).where(ticket_counters.c.day == day)).scalar_one()
+
+    def update(self, ticket_id: str, values: Row, history: Row, correction: Optional[Row] = None) -> bool:
+        """Applies an operator's change with its history entry; False if no such ticket."""
+        with self._engine.begin() as conn:
+            changed = conn.execute(update(tickets).where(tickets.c.id == ticket_id).values(**values))
+            if changed.rowcount == 0:
+                return False
+            conn.execute(insert(ticket_history).values(ticket_id=ticket_id, **history))
+            if correction:
+                conn.execute(insert(dispatch_corrections).values(ticket_id=ticket_id, **correction))
+        return True
+
+    def corrections(self) -> List[Example]:
+        """Dispatchers' reassignments, newest last: training data for the next model."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(
+                    dispatch_corrections.c.text, dispatch_corrections.c.label, dispatch_corrections.c.type
+                ).order_by(dispatch_corrections.c.id)
+            ).fetchall()
+        return [Example(text=r.text, label=r.label, type=r.type) for r in rows]
 
     def get(self, ticket_id: str) -> Optional[Row]:
         with self._engine.connect() as conn:

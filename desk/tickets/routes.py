@@ -8,9 +8,10 @@ from typing import Any, Dict, Mapping, Type, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from desk.auth import identity_of, require
 from desk.errors import BadRequest, InvalidInput
-from desk.keys import CLASSIFIER, PROFILE, TICKETS
-from desk.tickets.schema import ClassifyIn, TicketIn
+from desk.keys import CLASSIFIER, PROFILE, SIGNER, TICKETS
+from desk.tickets.schema import ClassifyIn, TicketIn, TicketUpdate
 
 routes = web.RouteTableDef()
 Model = TypeVar("Model", bound=BaseModel)
@@ -50,7 +51,18 @@ async def create_ticket(request: web.Request) -> web.Response:
 
 @routes.get("/api/tickets/{ticket_id}")
 async def get_ticket(request: web.Request) -> web.Response:
-    ticket = await request.app[TICKETS].get(request.match_info["ticket_id"])
+    operator = identity_of(request, request.app[SIGNER])  # operators see the full phone
+    ticket = await request.app[TICKETS].get(
+        request.match_info["ticket_id"], reveal_phone=operator is not None
+    )
+    return web.json_response(ticket, dumps=_dumps)
+
+
+@routes.patch("/api/tickets/{ticket_id}")
+async def update_ticket(request: web.Request) -> web.Response:
+    operator = require(request, request.app[SIGNER])
+    change = await parse_body(request, TicketUpdate)
+    ticket = await request.app[TICKETS].update(request.match_info["ticket_id"], change, operator.username)
     return web.json_response(ticket, dumps=_dumps)
 
 
@@ -76,6 +88,7 @@ async def classify(request: web.Request) -> web.Response:
     payload = result.as_dict()
     profile = request.app[PROFILE]
     payload["owner_name"] = profile.department_name(result.owner)
+    payload["advice"] = profile.advice(result.category, result.scenario) if result.urgent else None
     return web.json_response(payload, dumps=_dumps)
 
 

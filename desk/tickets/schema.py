@@ -44,3 +44,16 @@ class ClassifyIn(BaseModel):
 
     class Config:
         extra = Extra.forbid
+
+
+class TicketUpdate(BaseModel):
+    """An operator's change: reassignment (scenario or owner), type, status, a note."""
+
+    scenario: Optional[constr(strip_whitespace=True, regex=r"^[a-z_]+\.[a-z_]+$")] = None  # type: ignore[valid-type]
+    owner: Optional[constr(strip_whitespace=True, min_length=1, max_length=32)] = None  # type: ignore[valid-type]
+    type: Optional[str] = None
+    status: Optional[str] = None
+    note: Optional[constr(strip_whitespace=True, max_length=2000)] = None  # type: ignore[valid-type]
+
+    class Config:
+        extra = Extra.forbid

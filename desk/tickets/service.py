@@ -14,10 +14,10 @@ from sqlalchemy.exc import IntegrityError
 
 from desk.city.profile import CityProfile
 from desk.contact import mask_phone
-from desk.dispatch.classifier import KeywordClassifier
+from desk.dispatch.classifier import Dispatcher
 from desk.errors import Conflict, InvalidInput, NotFound
 from desk.tickets.repository import Row, TicketRepository, utcnow
-from desk.tickets.schema import TicketIn
+from desk.tickets.schema import TicketIn, TicketUpdate
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ class TicketService:
         self,
         repository: TicketRepository,
         profile: CityProfile,
-        classifier: KeywordClassifier,
+        classifier: Dispatcher,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._repo = repository
@@ -125,7 +125,7 @@ class TicketService:
             "type": rtype,
             "category": category,
             "scenario": scenario,
-            "owner": owner or self._profile.fallback_owner,
+            "owner": owner if dispatched else None,
             "district": found.district,
             "street": found.street,
             "location": ticket.location or found.location,
@@ -151,17 +151,83 @@ class TicketService:
                 "note": (
                     f"派至{self._profile.department_name(row['owner'])}"
                     if dispatched
-                    else "置信度不足，转人工派单"
+                    else "无法确定承办单位，转人工派单"
                 ),
             },
         ]
         return row, history
 
-    async def get(self, ticket_id: str) -> Dict[str, Any]:
+    async def get(self, ticket_id: str, reveal_phone: bool = False) -> Dict[str, Any]:
         row = await asyncio.to_thread(self._repo.get, ticket_id)
         if row is None:
             raise NotFound(f"未找到工单 {ticket_id}", {"ticket_id": ticket_id})
-        return self.to_json(row)
+        return self.to_json(row, reveal_phone)
+
+    async def update(self, ticket_id: str, change: TicketUpdate, actor: str) -> Dict[str, Any]:
+        """Applies an operator's change; a reassignment is kept as training data."""
+        row = await asyncio.to_thread(self._repo.get, ticket_id)
+        if row is None:
+            raise NotFound(f"未找到工单 {ticket_id}", {"ticket_id": ticket_id})
+        values, notes = self._changes(row, change)
+        if not values:
+            raise InvalidInput("没有要修改的内容", {"fields": ["scenario", "owner", "type", "status"]})
+        now = self._clock()
+        correction = None
+        if "scenario" in values:
+            label = f"{values['category']}.{values['scenario']}"
+            correction = {
+                "text": row["description"],
+                "label": label,
+                "type": values.get("type", row["type"]),
+                "actor": actor,
+                "at": now,
+            }
+        status = values.get("status", row["status"])
+        history = {
+            "at": now,
+            "status": status,
+            "actor": actor,
+            "note": "；".join(filter(None, [*notes, change.note])),
+        }
+        await asyncio.to_thread(self._repo.update, ticket_id, values, history, correction)
+        log.info("desk.ticket.updated id=%s fields=%s", ticket_id, ",".join(sorted(values)))
+        return await self.get(ticket_id, reveal_phone=True)
+
+    def _changes(self, row: Row, change: TicketUpdate) -> Tuple[Row, List[str]]:
+        profile = self._profile
+        values: Row = {}
+        notes: List[str] = []
+        if change.scenario:
+            category, scenario_code = change.scenario.split(".", 1)
+            scenario = profile.scenario(category, scenario_code)
+            if scenario is None:
+                raise InvalidInput(f"城市配置中没有场景 {change.scenario}", {"field": "scenario"})
+            values.update(category=category, scenario=scenario_code, owner=scenario.owner)
+        if change.owner:
+            if change.owner not in profile.departments:
+                raise InvalidInput(f"未知的部门代码 {change.owner}", {"field": "owner"})
+            values["owner"] = change.owner
+        if "owner" in values and values["owner"] != row["owner"]:
+            old = profile.department_name(row["owner"]) or "待人工派单"
+            notes.append(f"改派至{profile.department_name(values['owner'])}（原：{old}）")
+            if row["status"] == "pending_dispatch":
+                values["status"] = "dispatched"
+        if change.type and change.type != row["type"]:
+            if change.type not in profile.request_types:
+                raise InvalidInput(f"未知的诉求类型 {change.type}", {"field": "type"})
+            sla = profile.request_types[change.type]
+            values.update(
+                type=change.type,
+                urgent=change.type == "urgent",
+                respond_by=row["created_at"] + timedelta(hours=sla.respond_h),
+                resolve_by=row["created_at"] + timedelta(hours=sla.resolve_h),
+            )
+            notes.append(f"诉求类型改为{sla.name}")
+        if change.status:
+            if change.status not in STATUS_NAMES:
+                raise InvalidInput(f"未知的状态 {change.status}", {"field": "status"})
+            values["status"] = change.status
+        return values, notes
 
     async def list_by_sender(self, sender_id: str, limit: int = 50) -> List[Dict[str, Any]]:
         rows = await asyncio.to_thread(self._repo.list_by_sender, sender_id, limit)

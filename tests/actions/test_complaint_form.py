@@ -121,3 +121,11 @@ async def test_question_in_the_middle_sets_nothing_so_the_form_yields(form, doma
     tracker = make_tracker("你们是哪个部门？", "ask_identity", requested_slot="location", description="x")
     slots, _ = await run(form, tracker, domain)
     assert slots == {}
+
+
+async def test_emergency_gets_the_safety_step_before_any_question(form, domain):
+    slots, messages = await run(
+        form, make_tracker("我家厨房煤气味特别重，是不是燃气泄漏了", "complain"), domain
+    )
+    assert messages and "关闭燃气总阀" in messages[0] and "119" in messages[0]
+    assert slots["occurred_at"]  # an emergency is now: the bot does not ask when

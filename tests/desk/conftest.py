@@ -23,6 +23,7 @@ from desk.app import create_app
 from desk.settings import Settings
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+ADMIN = {"username": "admin", "password": "s3cret-test-pass"}
 
 ClientFactory = Callable[[str], Awaitable[TestClient]]
 
@@ -95,7 +96,14 @@ async def make_client() -> AsyncIterator[ClientFactory]:
     clients: List[TestClient] = []
 
     async def start(url: str) -> TestClient:
-        app = create_app(Settings(database_url=url, city_profile=None))
+        app = create_app(
+            Settings(
+                database_url=url,
+                city_profile=None,
+                admin_user=ADMIN["username"],
+                admin_password=ADMIN["password"],
+            )
+        )
         client = TestClient(TestServer(app))
         await client.start_server()
         clients.append(client)
@@ -136,3 +144,11 @@ def create_ticket(
         return await resp.json()
 
     return create
+
+
+@pytest_asyncio.fixture
+async def operator_headers(client: TestClient) -> Dict[str, str]:
+    """Authorization headers of the admin configured by DESK_ADMIN_USER/PASSWORD."""
+    resp = await client.post("/api/auth/login", json=ADMIN)
+    assert resp.status == 200, await resp.text()
+    return {"Authorization": f"Bearer {(await resp.json())['token']}"}

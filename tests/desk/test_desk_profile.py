@@ -146,13 +146,6 @@ def test_street_under_two_districts(tmp_path, default_raw):
     assert "东湖街道" in message and "城东区" in message and "城西区" in message
 
 
-def test_unknown_fallback_owner(tmp_path, default_raw):
-    default_raw["fallback_owner"] = "NOBODY"
-
-    with pytest.raises(ProfileError, match="fallback_owner 'NOBODY'"):
-        load_profile(_write(tmp_path, default_raw))
-
-
 def test_required_request_type_missing(tmp_path, default_raw):
     del default_raw["request_types"]["urgent"]
 
