@@ -28,6 +28,16 @@ INTERRUPTIONS = frozenset(
     {"ask_identity", "check_ticket", "ask_policy", "request_human", "cancel", "greet", "thank", "goodbye"}
 )
 MAX_DETAIL = 500
+QUESTION_CONFIDENCE = 0.75
+
+
+def _is_a_question(classification: Dict[str, Any]) -> bool:
+    return (
+        bool(classification)
+        and classification.get("category") is None
+        and classification.get("type") == "consult"
+        and classification.get("confidence", 0) >= QUESTION_CONFIDENCE
+    )
 
 
 class ValidateComplaintForm(FormValidationAction):
@@ -36,6 +46,16 @@ class ValidateComplaintForm(FormValidationAction):
 
     def name(self) -> Text:
         return "validate_complaint_form"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        """As rasa-sdk's ValidationAction.run, except that an extraction may end the form."""
+        extraction = await self.get_extraction_events(dispatcher, tracker, domain)
+        if any(event.get("name") == "requested_slot" for event in extraction):
+            return extraction
+        tracker.add_slots(extraction)
+        return await self._extract_validation_events(dispatcher, tracker, domain)
 
     async def get_extraction_events(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -68,6 +88,10 @@ class ValidateComplaintForm(FormValidationAction):
             found = await self.desk.classify(text)
         except DeskUnavailable:
             found = {}
+        if _is_a_question(found):
+            # The dispatcher is sure this is a question, not a problem to hand to a department.
+            dispatcher.utter_message(response="utter_policy_unavailable")
+            return {"requested_slot": None}
         if found.get("urgent") and found.get("advice"):
             # Safety first: what to do right now, before any question.
             dispatcher.utter_message(text=f"【紧急】{found['advice']}我们会按紧急工单优先处理。")

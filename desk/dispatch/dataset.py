@@ -56,7 +56,9 @@ def _parse(path: Path, label: str, messages: Iterable[object], profile: CityProf
         rtype = tag.group(1) if tag else default_type
         if rtype not in profile.request_types:
             raise DatasetError(f"{path}: {label}: unknown request type [{rtype}]")
-        parsed.append(Example(message[tag.end() :] if tag else message.strip(), label, rtype))
+        text = message[tag.end() :] if tag else message.strip()
+        # A pure question is answered, not dispatched, whatever topic it is about.
+        parsed.append(Example(text, NONE if rtype == "consult" else label, rtype))
     return parsed
 
 

@@ -99,7 +99,7 @@ def _report(profile: CityProfile, heldout: List[Example], results: List[Classifi
         matrix = confusion_matrix(
             [t for t, _ in rows], [p if p in noise else "other" for _, p in rows], labels=columns
         )
-        short = [c.replace("noise.", "")[:10] for c in columns]
+        short = [c.replace("noise.", "").replace("construction_", "build_")[:10] for c in columns]
         lines.append("Noise confusion matrix (rows: truth, columns: predicted):")
         lines.append(" " * 20 + "".join(f"{c:>11}" for c in short))
         for name, row in zip(short[:-1], matrix[:-1], strict=True):

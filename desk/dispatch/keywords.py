@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from typing import List, Sequence
+from itertools import combinations
+from pathlib import Path
+from typing import Dict, List, Sequence
 
 import numpy as np
+import yaml
 from scipy import sparse
 
 from desk.city.profile import CityProfile
 
 KEYWORD_SCALE = 0.1
+CONCEPTS = Path(__file__).with_name("concepts.yml")
 
 
 def keyword_weight(keyword: str, text: str) -> int:
@@ -34,3 +38,19 @@ class KeywordFeatures:
     def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
         rows = [self.scores(t) for t in texts]
         return sparse.csr_matrix(np.asarray(rows, dtype=np.float64) * KEYWORD_SCALE)
+
+
+class ConceptFeatures:
+    """Presence of each concept (night, construction, music, ...) and of each pair."""
+
+    def __init__(self, path: Path = CONCEPTS) -> None:
+        raw: Dict[str, List[str]] = yaml.safe_load(path.read_text(encoding="utf-8"))
+        self._concepts = [[w.lower() for w in words] for words in raw.values()]
+        self._pairs = list(combinations(range(len(self._concepts)), 2))
+
+    def vector(self, text: str) -> List[float]:
+        present = [float(any(w in text for w in words)) for words in self._concepts]
+        return present + [present[a] * present[b] for a, b in self._pairs]
+
+    def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        return sparse.csr_matrix(np.asarray([self.vector(t) for t in texts], dtype=np.float64))

@@ -20,7 +20,7 @@ from desk.dispatch.dataset import Example, fingerprint, load_examples
 from desk.dispatch.model import DispatchModel
 
 log = logging.getLogger(__name__)
-MODEL_VERSION = "1"
+MODEL_VERSION = "2"
 _loaded: Dict[str, DispatchModel] = {}
 _lock = threading.Lock()
 

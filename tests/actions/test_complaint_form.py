@@ -129,3 +129,9 @@ async def test_emergency_gets_the_safety_step_before_any_question(form, domain):
     )
     assert messages and "关闭燃气总阀" in messages[0] and "119" in messages[0]
     assert slots["occurred_at"]  # an emergency is now: the bot does not ask when
+
+
+async def test_a_question_mistaken_for_a_complaint_ends_the_form(form, domain):
+    slots, messages = await run(form, make_tracker("请问灵活就业人员的社保怎么交", "complain"), domain)
+    assert slots.get("requested_slot", "unset") is None  # the form stops: no ticket
+    assert messages == [None]  # the policy response, by name
