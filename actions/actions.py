@@ -127,7 +127,7 @@ class ActionCreateTicket(Action):
 
     @staticmethod
     def _receipt(ticket: Dict[str, Any]) -> str:
-        urgent = "（紧急）" if ticket.get("urgent") else ""
+        urgent = "（紧急）" if ticket.get("urgent") and ticket.get("type") != "urgent" else ""
         owner = ticket.get("owner_name") or ticket.get("owner")
         routed = f"已派至{owner}办理" if owner else "工作人员将尽快为您核定承办单位"
         return (
