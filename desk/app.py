@@ -14,6 +14,7 @@ from desk.auth import TokenSigner, UserRepository
 from desk.auth_routes import routes as auth_routes
 from desk.city.profile import CityProfile, load_profile
 from desk.db import make_engine, migrate
+from desk.dispatch.routes import routes as dispatch_routes
 from desk.dispatch.training import build_dispatcher, data_dir_for
 from desk.errors import DeskError
 from desk.keys import CLASSIFIER, PROFILE, SETTINGS, SIGNER, TICKETS, USERS
@@ -71,6 +72,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/health", health)
     app.router.add_routes(auth_routes)
     app.router.add_routes(ticket_routes)
+    app.router.add_routes(dispatch_routes)
     return app
 
 

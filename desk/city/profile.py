@@ -145,7 +145,9 @@ def load_profile(path: Optional[Path] = None) -> CityProfile:
     """Loads and validates a city profile; raises ProfileError with the reason."""
     path = Path(path) if path else DEFAULT_PROFILE_PATH
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(
+            path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        )
     except FileNotFoundError:
         raise ProfileError(path, "file not found") from None
     except yaml.YAMLError as exc:

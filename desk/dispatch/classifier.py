@@ -126,6 +126,10 @@ class Dispatcher:
     def learned(self) -> bool:
         return self._model is not None
 
+    def adopt(self, other: "Dispatcher") -> None:
+        """Switches to another dispatcher's model (a retrain) without a restart."""
+        self._model = other._model
+
     def classify(self, text: str, location: Optional[str] = None) -> Classification:
         if self._model is None:
             return self.rules.classify(text, location)

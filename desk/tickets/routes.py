@@ -10,8 +10,8 @@ from pydantic import BaseModel, ValidationError
 
 from desk.auth import identity_of, require
 from desk.errors import BadRequest, InvalidInput
-from desk.keys import CLASSIFIER, PROFILE, SIGNER, TICKETS
-from desk.tickets.schema import ClassifyIn, TicketIn, TicketUpdate
+from desk.keys import SIGNER, TICKETS
+from desk.tickets.schema import TicketIn, TicketUpdate
 
 routes = web.RouteTableDef()
 Model = TypeVar("Model", bound=BaseModel)
@@ -46,7 +46,7 @@ async def create_ticket(request: web.Request) -> web.Response:
         raise BadRequest(f"Idempotency-Key 长度应为 1 到 {MAX_IDEMPOTENCY_KEY} 个字符")
     ticket_in = await parse_body(request, TicketIn)
     ticket, created = await request.app[TICKETS].create(ticket_in, key)
-    return web.json_response(ticket, status=201 if created else 200, dumps=_dumps)
+    return web.json_response(ticket, status=201 if created else 200, dumps=dumps)
 
 
 @routes.get("/api/tickets/{ticket_id}")
@@ -55,7 +55,7 @@ async def get_ticket(request: web.Request) -> web.Response:
     ticket = await request.app[TICKETS].get(
         request.match_info["ticket_id"], reveal_phone=operator is not None
     )
-    return web.json_response(ticket, dumps=_dumps)
+    return web.json_response(ticket, dumps=dumps)
 
 
 @routes.patch("/api/tickets/{ticket_id}")
@@ -63,7 +63,7 @@ async def update_ticket(request: web.Request) -> web.Response:
     operator = require(request, request.app[SIGNER])
     change = await parse_body(request, TicketUpdate)
     ticket = await request.app[TICKETS].update(request.match_info["ticket_id"], change, operator.username)
-    return web.json_response(ticket, dumps=_dumps)
+    return web.json_response(ticket, dumps=dumps)
 
 
 @routes.get("/api/tickets")
@@ -78,19 +78,8 @@ async def list_tickets(request: web.Request) -> web.Response:
     if not 1 <= limit <= 200:
         raise BadRequest("limit 应在 1 到 200 之间")
     tickets = await request.app[TICKETS].list_by_sender(sender_id, limit)
-    return web.json_response(tickets, dumps=_dumps)
+    return web.json_response(tickets, dumps=dumps)
 
 
-@routes.post("/api/classify")
-async def classify(request: web.Request) -> web.Response:
-    body = await parse_body(request, ClassifyIn)
-    result = request.app[CLASSIFIER].classify(body.text, body.location)
-    payload = result.as_dict()
-    profile = request.app[PROFILE]
-    payload["owner_name"] = profile.department_name(result.owner)
-    payload["advice"] = profile.advice(result.category, result.scenario) if result.urgent else None
-    return web.json_response(payload, dumps=_dumps)
-
-
-def _dumps(value: Any) -> str:
+def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)

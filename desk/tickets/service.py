@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from desk.city.profile import CityProfile
 from desk.contact import mask_phone
 from desk.dispatch.classifier import Dispatcher
+from desk.dispatch.dataset import Example
 from desk.errors import Conflict, InvalidInput, NotFound
 from desk.tickets.repository import Row, TicketRepository, utcnow
 from desk.tickets.schema import TicketIn, TicketUpdate
@@ -162,6 +163,10 @@ class TicketService:
         if row is None:
             raise NotFound(f"未找到工单 {ticket_id}", {"ticket_id": ticket_id})
         return self.to_json(row, reveal_phone)
+
+    async def corrections(self) -> List[Example]:
+        """Every dispatcher's reassignment so far: training data for the next model."""
+        return await asyncio.to_thread(self._repo.corrections)
 
     async def update(self, ticket_id: str, change: TicketUpdate, actor: str) -> Dict[str, Any]:
         """Applies an operator's change; a reassignment is kept as training data."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from desk.tickets.repository import TicketRepository
+from desk.keys import TICKETS
 from tests.desk.conftest import ADMIN
 
 
@@ -54,8 +54,12 @@ async def test_reassignment_is_recorded_and_kept_as_training_data(client, create
     assert last["actor"] == ADMIN["username"]
     assert "属地街道办事处" in last["note"] and "来电核实为楼上装修" in last["note"]
 
-    corrections = TicketRepository(_engine(client)).corrections()
+    corrections = await client.server.app[TICKETS].corrections()
     assert [(c.text, c.label) for c in corrections] == [(ticket["description"], "noise.renovation")]
+
+    resp = await client.post("/api/dispatch/retrain", headers=operator_headers)
+    assert resp.status == 200, await resp.text()
+    assert (await resp.json()) == {"learned": True, "corrections": 1}
 
 
 @pytest.mark.asyncio
@@ -88,7 +92,7 @@ async def test_patch_unknown_ticket_is_404(client, operator_headers):
     assert resp.status == 404
 
 
-def _engine(client):
-    from desk.keys import TICKETS
-
-    return client.server.app[TICKETS]._repo._engine
+@pytest.mark.asyncio
+async def test_retrain_is_for_admins_only(client):
+    resp = await client.post("/api/dispatch/retrain")
+    assert resp.status == 401
