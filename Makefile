@@ -11,7 +11,8 @@ help:
 	@echo "make run    set up, train if needed, start Rasa (5005), actions (5055), desk (8000)"
 	@echo "make test   set up, train if needed, run the whole test suite"
 	@echo "make shell  talk to the running bot in the terminal (rasa shell over REST)"
-	@echo "make eval   measure dispatch on the held-out messages (per scenario, noise matrix, owner accuracy)"
+	@echo "make eval   dispatch figures (per scenario, noise matrix, owner accuracy) and knowledge-base figures"
+	@echo "make bench  classify and knowledge-base latency benchmarks"
 
 $(VENV)/.installed: requirements.lock scripts/setup.sh
 	bash scripts/setup.sh
@@ -33,6 +34,9 @@ shell: setup
 
 eval: setup
 	$(PY) -m desk.dispatch.evaluate
+	$(PY) -m desk.kb.evaluate --kb-dir desk/city/shifan/kb --questions desk/city/shifan/kb_questions.yml
+	@if [ -d ../shared/kb ]; then $(PY) -m desk.kb.evaluate --kb-dir ../shared/kb --questions desk/kb/eval/shared_heldout.yml; fi
 
 bench: setup
 	$(PY) benchmarks/classify_latency.py
+	$(PY) -m desk.kb.bench

@@ -14,6 +14,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.desk_client import DeskClient, DeskUnavailable, TicketNotFound
 from actions.dialogue import ANONYMOUS, find_ticket_id
+from actions.policy import answer_policy
 from desk.contact import mask_phone
 
 log = logging.getLogger(__name__)
@@ -187,6 +188,23 @@ class ActionCheckTicket(Action):
             f"受理时间：{_when(ticket.get('created_at'))}，办结时限：{_when(ticket.get('resolve_by'))}"
         )
         return "\n".join(lines)
+
+
+class ActionAnswerPolicy(Action):
+    """Answers a policy question from the knowledge base, citing the document."""
+
+    def __init__(self) -> None:
+        self.desk = DeskClient()
+
+    def name(self) -> Text:
+        return "action_answer_policy"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        question = (tracker.latest_message or {}).get("text", "")
+        doc_id = await answer_policy(self.desk, dispatcher, question, tracker.get_slot("kb_doc"))
+        return [SlotSet("kb_doc", doc_id)] if doc_id else []
 
 
 class ActionCancelComplaint(Action):

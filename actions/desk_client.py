@@ -62,6 +62,12 @@ class DeskClient:
             "GET", "/api/tickets", params={"sender_id": sender_id, "limit": str(limit)}
         )
 
+    async def answer(self, question: str, context: Optional[str] = None) -> Dict[str, Any]:
+        """The knowledge base's answer with its sources (empty when it does not know)."""
+        return await self._request(
+            "POST", "/api/kb/answer", json={"question": question[:500], "context": context}
+        )
+
     async def classify(self, text: str) -> Dict[str, Any]:
         """What the dispatcher makes of a message (scenario, owner, urgency, place, advice)."""
         return await self._request("POST", "/api/classify", json={"text": text})

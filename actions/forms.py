@@ -21,6 +21,7 @@ from actions.dialogue import (
     is_affirmation,
     is_denial,
 )
+from actions.policy import answer_policy
 from desk.contact import find_phone, normalize_phone
 
 # Intents that interrupt the form: their own rules answer, then the form resumes.
@@ -52,7 +53,7 @@ class ValidateComplaintForm(FormValidationAction):
     ) -> List[EventType]:
         """As rasa-sdk's ValidationAction.run, except that an extraction may end the form."""
         extraction = await self.get_extraction_events(dispatcher, tracker, domain)
-        if any(event.get("name") == "requested_slot" for event in extraction):
+        if any(event.get("name") == "requested_slot" and event.get("value") is None for event in extraction):
             return extraction
         tracker.add_slots(extraction)
         return await self._extract_validation_events(dispatcher, tracker, domain)
@@ -89,9 +90,10 @@ class ValidateComplaintForm(FormValidationAction):
         except DeskUnavailable:
             found = {}
         if _is_a_question(found):
-            # The dispatcher is sure this is a question, not a problem to hand to a department.
-            dispatcher.utter_message(response="utter_policy_unavailable")
-            return {"requested_slot": None}
+            # The dispatcher is sure this is a question, not a problem to hand to a department:
+            # answer it instead of collecting a complaint.
+            doc_id = await answer_policy(self.desk, dispatcher, text, None)
+            return {"requested_slot": None, "kb_doc": doc_id}
         if found.get("urgent") and found.get("advice"):
             # Safety first: what to do right now, before any question.
             dispatcher.utter_message(text=f"【紧急】{found['advice']}我们会按紧急工单优先处理。")

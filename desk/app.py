@@ -1,4 +1,4 @@
-"""desk: the hotline platform service (tickets, dispatch; later KB, handoffs, admin)."""
+"""desk: the hotline platform service (tickets, dispatch, knowledge base; later handoffs, admin)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from desk.db import make_engine, migrate
 from desk.dispatch.routes import routes as dispatch_routes
 from desk.dispatch.training import build_dispatcher, data_dir_for
 from desk.errors import DeskError
+from desk.kb.routes import kb_context_for
+from desk.kb.routes import routes as kb_routes
 from desk.keys import CLASSIFIER, PROFILE, SETTINGS, SIGNER, TICKETS, USERS
 from desk.settings import Settings
 from desk.tickets.repository import TicketRepository
@@ -73,6 +75,10 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_routes(auth_routes)
     app.router.add_routes(ticket_routes)
     app.router.add_routes(dispatch_routes)
+    app.router.add_routes(kb_routes)
+    app.cleanup_ctx.append(
+        kb_context_for(settings.kb_dir, settings.kb_embedder, settings.kb_cache_dir, profile.city.timezone)
+    )
     return app
 
 

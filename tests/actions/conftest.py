@@ -15,7 +15,17 @@ from desk.app import create_app
 from desk.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
-SLOTS = ("description", "location", "district", "street", "occurred_at", "phone", "confirmed", "ticket_id")
+SLOTS = (
+    "description",
+    "location",
+    "district",
+    "street",
+    "occurred_at",
+    "phone",
+    "confirmed",
+    "ticket_id",
+    "kb_doc",
+)
 
 
 @pytest.fixture(scope="session")

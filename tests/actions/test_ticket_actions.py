@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.actions import ActionAskConfirmed, ActionCheckTicket, ActionCreateTicket
+from actions.actions import ActionAnswerPolicy, ActionAskConfirmed, ActionCheckTicket, ActionCreateTicket
 from actions.desk_client import DeskClient
 from tests.actions.conftest import make_tracker, slot_events
 
@@ -111,3 +111,24 @@ async def test_someone_elses_ticket_shows_status_but_not_what_was_reported(desk,
     other = await check(desk, domain, f"查工单 {ticket_id}", sender_id="someone-else")
     assert "烧烤摊" in own
     assert ticket_id in other and "已派单" in other and "烧烤摊" not in other
+
+
+async def answer(desk, domain, text, kb_doc=None):
+    action = ActionAnswerPolicy()
+    action.desk = desk
+    dispatcher = CollectingDispatcher()
+    events = await action.run(dispatcher, make_tracker(text, "ask_policy", kb_doc=kb_doc), domain)
+    return slot_events(events), dispatcher.messages[0]
+
+
+async def test_policy_answer_cites_its_source_and_keeps_the_topic(desk, domain):
+    slots, message = await answer(desk, domain, "居住证怎么办理")
+    assert slots["kb_doc"] == "sf-001-juzhuzheng"
+    assert "来源：《示范市居住证申领、签注与补领办事指南》" in message["text"]
+    slots, message = await answer(desk, domain, "那要带什么材料？", kb_doc=slots["kb_doc"])
+    assert slots["kb_doc"] == "sf-001-juzhuzheng" and "居住证" in message["text"]
+
+
+async def test_unknown_policy_is_refused_honestly(desk, domain):
+    slots, message = await answer(desk, domain, "明天股票会涨吗")
+    assert slots == {} and message["response"] == "utter_policy_not_found"

@@ -135,6 +135,18 @@ def test_question_mid_form_is_answered_and_the_form_resumes(stack):
     assert tickets[0]["owner"] == "HOUSING" and tickets[0]["phone"] is None
 
 
+def test_policy_question_is_answered_with_its_source_and_creates_no_ticket(stack):
+    sender = "e2e-citizen-4"
+    first = joined(stack.say(sender, "居住证怎么办理"))
+    assert "来源：《示范市居住证申领、签注与补领办事指南》" in first
+    follow_up = joined(stack.say(sender, "那要带什么材料？"))
+    assert "居住证" in follow_up and "来源" in follow_up
+    refused = joined(stack.say(sender, "明天股票会涨吗"))
+    assert "没有找到" in refused and "来源" not in refused
+    _, tickets = http("GET", f"{stack.desk}/api/tickets?sender_id={sender}")
+    assert tickets == []
+
+
 def test_long_and_empty_messages_lose_nothing(stack):
     sender = "e2e-citizen-3"
     long_text = "楼下饭店油烟太大" + "熏得家里全是味道" * 1250

