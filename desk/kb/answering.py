@@ -16,9 +16,9 @@ NOT_FOUND = (
     "抱歉，知识库中没有找到能回答这个问题的政策信息。"
     "您可以回复“转人工”由人工客服为您解答，或提交咨询工单，我们会尽快答复您。"
 )
-CUE_BONUS = 1.0  # a heading the question's cue words point at ("带什么" -> 所需材料)
+CUE_BONUS = 1.5  # a heading the question's cue words point at ("带什么" -> 所需材料)
 HEADING_BONUS = 1.0  # the question names the heading ("收费标准是多少")
-SECOND_SECTION = 0.8  # quote a second section when it scores this close to the best one
+SECOND_SECTION = 0.5  # quote a second section when it scores this close to the best one
 
 
 def pick_sections(
@@ -31,7 +31,7 @@ def pick_sections(
     """Indices (within the document) of the one or two sections to quote."""
     rows = index.sections_of(position)
     document = index.documents[position]
-    lexical = features.section_bm25[rows]
+    lexical = index.section_focus(position, question)
     scores = lexical / lexical.max() if lexical.max() > 0 else np.zeros_like(lexical)
     similarity = features.section_similarity[rows]
     if similarity.any():

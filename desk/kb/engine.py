@@ -190,7 +190,7 @@ class KnowledgeBase:
         if (
             follow is not None
             and _elliptical(question)
-            and not _clearly_elsewhere(hit, follow, snapshot)
+            and not (_clearly_elsewhere(hit, follow, snapshot) and not self._within(question, follow, snapshot))
             and self._on_topic(question, snapshot)
         ):
             family_mask = mask & np.array([d.family == follow for d in snapshot.documents])
@@ -200,6 +200,14 @@ class KnowledgeBase:
         if hit is None or hit.confidence < self.threshold:
             return self._not_found(snapshot, hit)
         return self._extract(snapshot, hit, question, today)
+
+    def _within(self, question: str, family: str, snapshot: _Snapshot) -> bool:
+        """Every word of the question occurs in a document of the context's family: "报修电话呢"
+        after 供暖 asks the 供暖 document, even if another one has a heading "报修电话"."""
+        analyzer = self._indexer.analyzer
+        words = analyzer.words(question)
+        texts = [normalize(d.source) for d in snapshot.documents if d.family == family]
+        return bool(words) and any(all(w in text for w in words) for text in texts)
 
     def _on_topic(self, question: str, snapshot: _Snapshot) -> bool:
         """A follow-up speaks the knowledge base's language: a word that no document and no

@@ -39,6 +39,7 @@ class _Analysed:
     document_row: TermRow
     section_rows: Tuple[TermRow, ...]
     passages: Tuple[str, ...]  # summary passage, then one per section
+    head_ids: frozenset  # term ids of the title: what the whole document is about
 
 
 class Indexer:
@@ -69,6 +70,7 @@ class Indexer:
         head = " ".join([meta.title, meta.title, *meta.keywords, *meta.keywords])
         body = "\n".join(f"{s.heading}\n{s.text}" for s in document.sections)
         terms = self.analyzer.terms
+        head_row = self.vocabulary.row(terms(meta.title))
         return _Analysed(
             document_row=self.vocabulary.row(terms(f"{head}\n{body}")),
             section_rows=tuple(
@@ -78,6 +80,7 @@ class Indexer:
                 f"{meta.title}：{'、'.join(meta.keywords)}",
                 *(f"{meta.title} {s.heading}：{s.text[:EMBED_CHARS]}" for s in document.sections),
             ),
+            head_ids=frozenset(int(i) for i in head_row.ids),
         )
 
 
@@ -96,6 +99,7 @@ class SearchIndex:
         width = len(indexer.vocabulary)
         self._documents_bm25 = BM25([a.document_row for a in analysed], width)
         self._sections_bm25 = BM25([r for a in analysed for r in a.section_rows], width)
+        self._head_ids = [a.head_ids for a in analysed]
         self._keywords = [
             tuple({k for k in map(normalize, d.meta.keywords) if len(k) >= 2}) for d in documents
         ]
@@ -138,6 +142,17 @@ class SearchIndex:
 
     def _keyword_hits(self, question: str) -> np.ndarray:
         return np.array([any(k in question for k in keys) for keys in self._keywords], dtype=np.float32)
+
+    def section_focus(self, position: int, question: str) -> np.ndarray:
+        """BM25 of the document's sections for the question's words that are not about the
+        document's topic (its title): what the question asks of that topic."""
+        rows = self.sections_of(position)
+        analyzer = self._indexer.analyzer
+        ids, counts, _ = self._indexer.vocabulary.lookup(analyzer.terms(analyzer.expand(question)))
+        keep = np.array([int(i) not in self._head_ids[position] for i in ids], dtype=bool)
+        if not keep.any():
+            return np.zeros(rows.stop - rows.start, dtype=np.float32)
+        return self._sections_bm25.scores(ids[keep], counts[keep])[rows]
 
     def sections_of(self, position: int) -> slice:
         return slice(int(self.section_start[position]), int(self.section_start[position + 1]))

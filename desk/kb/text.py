@@ -112,6 +112,22 @@ class Analyzer:
         return self.words(normalized) + ["#" + g for g in bigrams]
 
     def section_cues(self, text: str) -> List[Tuple[str, ...]]:
-        """Headings a question asks about, from cue words ("带什么" -> 材料)."""
+        """Headings a question asks about, from cue words ("带什么" -> 材料).
+
+        A cue inside a longer cue of another kind does not count: "多少天" asks for a time,
+        not an amount ("多少").
+        """
         text = normalize(text)
-        return [headings for headings, cues in self.lexicon.section_cues if any(c in text for c in cues)]
+        found: List[Tuple[int, int, int]] = []  # start, end, cue group
+        for group, (_, cues) in enumerate(self.lexicon.section_cues):
+            for cue in cues:
+                start = text.find(cue)
+                while cue and start >= 0:
+                    found.append((start, start + len(cue), group))
+                    start = text.find(cue, start + 1)
+        groups = {
+            g
+            for s, e, g in found
+            if not any(g2 != g and s2 <= s and e <= e2 and e2 - s2 > e - s for s2, e2, g2 in found)
+        }
+        return [self.lexicon.section_cues[g][0] for g in sorted(groups)]
