@@ -29,6 +29,7 @@ INTERRUPTIONS = frozenset(
     {"ask_identity", "check_ticket", "ask_policy", "request_human", "cancel", "greet", "thank", "goodbye"}
 )
 MAX_DETAIL = 500
+SHARED_LOCATION = "我的位置："  # how bot/channels/wechat.py passes a WeChat location message
 QUESTION_CONFIDENCE = 0.75
 
 
@@ -74,6 +75,9 @@ class ValidateComplaintForm(FormValidationAction):
             return {}
         if requested is None:  # the form is being activated by a new complaint
             return await self._from_complaint(text, dispatcher)
+        if text.startswith(SHARED_LOCATION):  # a location shared in WeChat fills the place
+            label = text[len(SHARED_LOCATION) :].split("（")[0].strip()
+            return {"location": label or text, "confirmed": None}
         correction = find_correction(text)
         if correction and correction.field and correction.field != requested:
             return {correction.field: correction.value or None, "confirmed": None}

@@ -19,8 +19,11 @@ from typing import Dict, List, Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT))
 
 from model import ensure_model  # noqa: E402
+
+from bot.channels.wechat_credentials import credentials_for_run  # noqa: E402
 
 BIN = Path(sys.executable).parent
 COLOURS = {"desk": "\033[36m", "actions": "\033[33m", "rasa": "\033[35m", "stack": "\033[32m"}
@@ -63,7 +66,7 @@ def commands(env: Dict[str, str], model: Path) -> Dict[str, List[str]]:
             "--endpoints",
             "endpoints.yml",
             "--credentials",
-            "credentials.yml",
+            str(credentials_for_run(ROOT / "credentials.yml", env, ROOT / "var")),
             "--port",
             env["RASA_PORT"],
             "--enable-api",

@@ -136,3 +136,11 @@ async def test_a_question_mistaken_for_a_complaint_ends_the_form(form, domain):
     assert slots.get("requested_slot", "unset") is None  # the form stops: no ticket
     assert "来源：《示范市灵活就业人员参加社会保险" in messages[0]  # answered from the KB instead
     assert slots["kb_doc"] == "sf-010-linghuojiuyeshebao"
+
+
+async def test_a_location_shared_in_wechat_fills_the_place(form, domain):
+    text = "我的位置：示范市城西区白塔街道锦绣路12号（纬度30.1，经度120.2）"
+    tracker = make_tracker(text, "inform", requested_slot="occurred_at", description="x", location="y")
+    slots, _ = await run(form, tracker, domain)
+    assert slots["location"] == "城西区白塔街道锦绣路12号" and slots["district"] == "城西区"
+    assert "occurred_at" not in slots

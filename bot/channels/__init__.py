@@ -1,0 +1,1 @@
+"""Custom Rasa input channels of Rexian (loaded by module path from credentials.yml)."""
