@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
@@ -125,9 +126,10 @@ class Document:
     def title(self) -> str:
         return self.meta.title
 
-    @property
+    @cached_property
     def family(self) -> str:
-        """Versions of one policy share a family: the title without its year marks."""
+        """Versions of one policy share a family: the title without its year marks (computed
+        once: every question checks the families of all documents)."""
         return _YEAR_MARK.sub("", self.meta.title).strip()
 
     def in_force_on(self, day: dt.date) -> bool:

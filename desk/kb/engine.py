@@ -33,7 +33,14 @@ from desk.kb.documents import (
 )
 from desk.kb.embedding import CachedPassages, Embedder
 from desk.kb.index import Indexer, QueryFeatures, SearchIndex
-from desk.kb.ranking import asked_year, eligible, evidence, load_confidence_model, rank_scores
+from desk.kb.ranking import (
+    asked_year,
+    eligible,
+    evidence,
+    load_confidence_model,
+    rank_scores,
+    rerank,
+)
 from desk.kb.text import Analyzer, normalize
 
 log = logging.getLogger(__name__)
@@ -190,7 +197,7 @@ class KnowledgeBase:
         if (
             follow is not None
             and _elliptical(question)
-            and not (_clearly_elsewhere(hit, follow, snapshot) and not self._within(question, follow, snapshot))
+            and (not _clearly_elsewhere(hit, follow, snapshot) or self._within(question, follow, snapshot))
             and self._on_topic(question, snapshot)
         ):
             family_mask = mask & np.array([d.family == follow for d in snapshot.documents])
@@ -205,9 +212,14 @@ class KnowledgeBase:
         """Every word of the question occurs in a document of the context's family: "报修电话呢"
         after 供暖 asks the 供暖 document, even if another one has a heading "报修电话"."""
         analyzer = self._indexer.analyzer
-        words = analyzer.words(question)
+        found = analyzer.words(question)
+        cues = [c for _, group in analyzer.lexicon.section_cues for c in group]
+        # Search mode lists "报修电话" with its parts; asking words ("电话") fit any document.
+        words = [
+            w for w in found if not any(o != w and o in w for o in found) and not any(w in c for c in cues)
+        ]
         texts = [normalize(d.source) for d in snapshot.documents if d.family == family]
-        return bool(words) and any(all(w in text for w in words) for text in texts)
+        return any(all(w in text for w in words) for text in texts)
 
     def _on_topic(self, question: str, snapshot: _Snapshot) -> bool:
         """A follow-up speaks the knowledge base's language: a word that no document and no
@@ -231,7 +243,9 @@ class KnowledgeBase:
         if not query or not within.any():
             return None
         features = self._features(snapshot, query)
-        scores = rank_scores(features, within)
+        scores = rerank(
+            rank_scores(features, within), snapshot.documents, self._indexer.analyzer.section_cues(query)
+        )
         ranked = [int(p) for p in np.argsort(-scores)[: min(3, int(within.sum()))]]
         found = evidence(features, ranked[0], mask)
         confidence = self._confidence.confidence(found, bool(features.similarity.any()))

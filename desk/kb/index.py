@@ -152,7 +152,7 @@ class SearchIndex:
         keep = np.array([int(i) not in self._head_ids[position] for i in ids], dtype=bool)
         if not keep.any():
             return np.zeros(rows.stop - rows.start, dtype=np.float32)
-        return self._sections_bm25.scores(ids[keep], counts[keep])[rows]
+        return self._sections_bm25.scores_of(rows.start, rows.stop, ids[keep], counts[keep])
 
     def sections_of(self, position: int) -> slice:
         return slice(int(self.section_start[position]), int(self.section_start[position + 1]))

@@ -68,6 +68,7 @@ class BM25:
         tf = counts.data
         counts.data = (tf * (k1 + 1.0) / (tf + norm[row_of])).astype(np.float32)
         self._weights = counts.tocsc()
+        self._rows = counts  # CSR: a few rows at a time (`scores_of`)
         self._presence = presence.tocsc()
 
     def scores(self, ids: np.ndarray, query_counts: np.ndarray) -> np.ndarray:
@@ -77,6 +78,13 @@ class BM25:
             return np.zeros(self.size, dtype=np.float32)
         weights = self.idf[ids] * query_counts
         return np.asarray(self._weights[:, ids] @ weights).ravel()
+
+    def scores_of(self, start: int, stop: int, ids: np.ndarray, query_counts: np.ndarray) -> np.ndarray:
+        """BM25 of rows start..stop only (one document's sections), cheap on a large index."""
+        ids, query_counts = self._known(ids, query_counts)
+        if not len(ids) or stop <= start:
+            return np.zeros(max(stop - start, 0), dtype=np.float32)
+        return np.asarray(self._rows[start:stop][:, ids] @ (self.idf[ids] * query_counts)).ravel()
 
     def coverage(self, ids: np.ndarray, query_counts: np.ndarray, unknown: int) -> np.ndarray:
         """Share of the query's IDF mass each row contains (unknown terms count as rarest)."""

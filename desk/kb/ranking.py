@@ -29,6 +29,8 @@ _SHORT_YEAR = re.compile(r"(?<![\d满近超过约共])([12]\d)年(?=那|的|度|
 _RELATIVE_YEARS = {"前年": -2, "去年": -1, "上年": -1, "今年": 0, "本年": 0, "明年": 1}
 SIMILARITY_SCALE = 10.0  # a cosine gap of 0.1 weighs as much as the whole BM25 range
 KEYWORD_BONUS = 0.5  # the question names one of the document's keywords
+ASK_BONUS = 0.3  # re-rank: the candidate has a section of the kind the question asks for
+RERANK_DEPTH = 3
 
 
 def asked_year(question: str, today: dt.date) -> Optional[int]:
@@ -81,6 +83,24 @@ def rank_scores(features: QueryFeatures, mask: np.ndarray) -> np.ndarray:
         best = features.similarity[mask].max() if mask.any() else 0.0
         scores = scores + SIMILARITY_SCALE * (features.similarity - best)
     return np.where(mask, scores, -np.inf)
+
+
+def rerank(
+    scores: np.ndarray, documents: Sequence[Document], cued_headings: Sequence[Sequence[str]]
+) -> np.ndarray:
+    """Second stage over the best few: a document with a section of the kind the question
+    asks for ("一年能提多少" -> a heading with 额度) beats one that only shares its topic."""
+    if not cued_headings:
+        return scores
+    scores = scores.copy()
+    finite = np.isfinite(scores)
+    for position in np.argsort(-scores)[:RERANK_DEPTH]:
+        if not finite[position]:
+            continue
+        headings = [s.heading for s in documents[int(position)].sections]
+        if any(any(w in h for w in group for h in headings) for group in cued_headings):
+            scores[position] += ASK_BONUS
+    return scores
 
 
 def _relative(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
