@@ -28,7 +28,7 @@ from desk.kb.documents import (
     DocumentError,
     check_filename,
     find_duplicates,
-    markdown_files,
+    markdown_entries,
     parse_document,
 )
 from desk.kb.embedding import CachedPassages, Embedder
@@ -72,6 +72,18 @@ class _Snapshot:
     index: SearchIndex
     signatures: Dict[str, Signature]
     vocabulary: str = ""  # all document text and section cues: what follow-ups may use
+    masks: Dict[Tuple[dt.date, Optional[int]], np.ndarray] = field(default_factory=dict, repr=False)
+
+    def eligible(self, today: dt.date, year: Optional[int]) -> np.ndarray:
+        """`ranking.eligible`, remembered per day and asked year (a snapshot never changes)."""
+        key = (today, year)
+        if key not in self.masks:
+            if len(self.masks) > 64:
+                self.masks.clear()
+            mask = eligible(self.documents, today, year)
+            mask.flags.writeable = False  # shared by every question of the day
+            self.masks[key] = mask
+        return self.masks[key]
 
     def position(self, doc_id: str) -> Optional[int]:
         return next((i for i, d in enumerate(self.documents) if d.id == doc_id), None)
@@ -140,14 +152,10 @@ class KnowledgeBase:
             self._lock.release()
 
     def _scan(self) -> Dict[str, Signature]:
-        signatures: Dict[str, Signature] = {}
-        for path in markdown_files(self.directory):
-            try:
-                stat = path.stat()
-            except OSError:
-                continue  # deleted between listing and stat
-            signatures[path.name] = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
-        return signatures
+        return {
+            name: (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+            for name, stat in markdown_entries(self.directory)
+        }
 
     def _build(self, signatures: Dict[str, Signature]) -> _Snapshot:
         started = time.perf_counter()
@@ -191,7 +199,7 @@ class KnowledgeBase:
             self.refresh()
         snapshot, today = self._snapshot, today or self.today()
         question = (question or "").strip()
-        mask = eligible(snapshot.documents, today, asked_year(question, today))
+        mask = snapshot.eligible(today, asked_year(question, today))
         hit = self._search(snapshot, question, mask)
         follow = self._context_family(snapshot, context, today)
         if (
@@ -261,7 +269,7 @@ class KnowledgeBase:
             return None
         position = snapshot.position(context)
         if position is None:  # the previous question rather than a document id
-            hit = self._search(snapshot, context, eligible(snapshot.documents, today, None))
+            hit = self._search(snapshot, context, snapshot.eligible(today, None))
             position = hit.position if hit is not None and hit.confidence >= self.threshold else None
         return snapshot.documents[position].family if position is not None else None
 

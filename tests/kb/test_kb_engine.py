@@ -183,3 +183,15 @@ def test_an_unrelated_short_question_does_not_stick_to_the_previous_document(tmp
     kb = build_knowledge_base(ROOT / "desk" / "city" / "shifan" / "kb", "none", tmp_path)
     assert kb.answer("那要带什么材料？", context="sf-001-juzhuzheng").sources[0]["id"] == "sf-001-juzhuzheng"
     assert kb.answer("明天股票会涨吗", context="sf-001-juzhuzheng").sources == []
+
+
+def test_kb_section_cues_prefer_the_longer_cue() -> None:
+    from desk.kb.text import Analyzer
+
+    analyzer = Analyzer()
+    time_cues = analyzer.section_cues("多少天能办好")
+    amount_cues = analyzer.section_cues("一年能取多少")
+
+    assert any("时限" in group for group in time_cues)
+    assert not any("额度" in group for group in time_cues)
+    assert any("额度" in group for group in amount_cues)

@@ -70,3 +70,31 @@ def test_kb_shared_question_set(full_kb: KnowledgeBase) -> None:
     assert figures["in_force_version"] >= 0.9
     assert figures["refusal"] >= 0.9
     assert figures["follow_up_top1"] == 1.0
+
+
+@pytest.mark.parametrize(
+    "question, fact",
+    [
+        ("租房子能取公积金吗，一年能取多少", "15600元"),  # the amount section, not the topic's opening
+        ("灵活就业职工医保每月最少交多少", "336元"),
+        ("居住证办下来要多少天", "15个工作日"),  # "多少天" asks a time, not an amount
+    ],
+)
+def test_kb_shared_quotes_the_section_the_question_asks_for(
+    lexical_kb: KnowledgeBase, question: str, fact: str
+) -> None:
+    assert fact in lexical_kb.answer(question, today=TODAY).answer
+
+
+def test_kb_shared_follow_up_in_the_context_documents_words_stays_there(lexical_kb: KnowledgeBase) -> None:
+    # kb-033 has a heading "报修电话", but the 供暖 document has 报修 too: stay on it.
+    answer = lexical_kb.answer("报修电话呢", context="kb-032-gongnuan", today=TODAY)
+
+    assert answer.sources[0]["id"] == "kb-032-gongnuan"
+    assert "0000-6143232" in answer.answer
+
+
+def test_kb_shared_follow_up_about_something_else_leaves_the_context(full_kb: KnowledgeBase) -> None:
+    answer = full_kb.answer("停水了打什么电话", context="kb-032-gongnuan", today=TODAY)
+
+    assert answer.sources[0]["id"] == "kb-033-tingshuitingdian"
