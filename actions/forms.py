@@ -30,6 +30,7 @@ INTERRUPTIONS = frozenset(
 )
 MAX_DETAIL = 500
 SHARED_LOCATION = "我的位置："  # how bot/channels/wechat.py passes a WeChat location message
+SHARED_PICTURE = "[图片]"  # ... and a picture ("[图片] <url>")
 QUESTION_CONFIDENCE = 0.75
 
 
@@ -75,6 +76,9 @@ class ValidateComplaintForm(FormValidationAction):
             return {}
         if requested is None:  # the form is being activated by a new complaint
             return await self._from_complaint(text, dispatcher)
+        if text.startswith(SHARED_PICTURE):  # a photo of the problem joins the description
+            description = tracker.get_slot("description")
+            return {"description": f"{description}\n{text}" if description else text}
         if text.startswith(SHARED_LOCATION):  # a location shared in WeChat fills the place
             label = text[len(SHARED_LOCATION) :].split("（")[0].strip()
             return {"location": label or text, "confirmed": None}

@@ -144,3 +144,11 @@ async def test_a_location_shared_in_wechat_fills_the_place(form, domain):
     slots, _ = await run(form, tracker, domain)
     assert slots["location"] == "城西区白塔街道锦绣路12号" and slots["district"] == "城西区"
     assert "occurred_at" not in slots
+
+
+async def test_a_picture_sent_during_the_form_is_kept_with_the_description(form, domain):
+    text = "[图片] http://mmbiz.example/pic.jpg"
+    tracker = make_tracker(text, "inform", requested_slot="phone", description="烧烤摊占道", location="y")
+    slots, _ = await run(form, tracker, domain)
+    assert slots["description"] == "烧烤摊占道\n[图片] http://mmbiz.example/pic.jpg"
+    assert "phone" not in slots
