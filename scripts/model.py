@@ -15,6 +15,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "models"
 TRAINING_INPUTS = ["config.yml", "bot/domain.yml", "bot/data", "nlu_data"]
+# How `rasa train` and `rasa data validate` are told where the training inputs are.
+TRAINING_DATA_ARGS = [
+    "--config",
+    "config.yml",
+    "--domain",
+    "bot/domain.yml",
+    "--data",
+    "nlu_data",
+    "bot/data",
+]
 
 
 def training_hash() -> str:
@@ -44,13 +54,7 @@ def ensure_model() -> Path:
     command = [
         str(Path(sys.executable).with_name("rasa")),
         "train",
-        "--config",
-        "config.yml",
-        "--domain",
-        "bot/domain.yml",
-        "--data",
-        "nlu_data",
-        "bot/data",
+        *TRAINING_DATA_ARGS,
         "--out",
         "models",
         "--fixed-model-name",

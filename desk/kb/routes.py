@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 from pathlib import Path
@@ -26,7 +25,7 @@ from desk.kb.embedding import load_embedder
 from desk.kb.engine import KnowledgeBase
 from desk.keys import SIGNER
 from desk.settings import ROOT
-from desk.tickets.routes import parse_body
+from desk.tickets.routes import dumps, parse_body
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -48,23 +47,19 @@ class DocumentIn(BaseModel):
     filename: Optional[str] = None
 
 
-def _dumps(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False)
-
-
 @routes.post("/api/kb/answer")
 async def answer(request: web.Request) -> web.Response:
     body = await parse_body(request, AnswerIn)
     if not body.question.strip():
         raise InvalidInput("问题不能为空", {"fields": [{"field": "question", "reason": "blank"}]})
     result = await asyncio.to_thread(request.app[KB].answer, body.question, body.context)
-    return web.json_response(result.as_dict(), dumps=_dumps)
+    return web.json_response(result.as_dict(), dumps=dumps)
 
 
 @routes.get("/api/kb/documents")
 async def list_documents(request: web.Request) -> web.Response:
     listing = await asyncio.to_thread(request.app[KB].documents)
-    return web.json_response(listing, dumps=_dumps)
+    return web.json_response(listing, dumps=dumps)
 
 
 @routes.post("/api/kb/documents")
@@ -76,7 +71,7 @@ async def upload_document(request: web.Request) -> web.Response:
     except DocumentError as exc:
         raise InvalidInput("文档未通过校验", exc.as_dict()) from None
     summary = document.summary(request.app[KB].today())
-    return web.json_response(summary, status=201 if created else 200, dumps=_dumps)
+    return web.json_response(summary, status=201 if created else 200, dumps=dumps)
 
 
 async def _upload(request: web.Request) -> Tuple[str, Optional[str]]:

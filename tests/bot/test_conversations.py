@@ -12,7 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 RASA = str(Path(sys.executable).with_name("rasa"))
 sys.path.insert(0, str(ROOT / "scripts"))
-from model import ensure_model  # noqa: E402
+from model import TRAINING_DATA_ARGS, ensure_model  # noqa: E402
 
 MIN_INTENT_F1 = 0.85
 
@@ -27,17 +27,7 @@ def rasa(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
 
 
 def test_training_data_is_consistent():
-    result = rasa(
-        "data",
-        "validate",
-        "--config",
-        "config.yml",
-        "--domain",
-        "bot/domain.yml",
-        "--data",
-        "nlu_data",
-        "bot/data",
-    )
+    result = rasa("data", "validate", *TRAINING_DATA_ARGS)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
 
