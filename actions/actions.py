@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from datetime import datetime
 from typing import Any, Dict, List, Optional, Text
 
@@ -18,6 +19,7 @@ from actions.policy import answer_policy
 from desk.contact import mask_phone
 
 log = logging.getLogger(__name__)
+PICTURE_LINK = re.compile(r"\[图片\]\s*\S+")
 COMPLAINT_SLOTS = ("description", "location", "district", "street", "occurred_at", "phone", "confirmed")
 
 
@@ -58,14 +60,23 @@ class ActionAskConfirmed(Action):
         dispatcher.utter_message(
             text=(
                 "请核对您要反映的内容：\n"
-                f"· 事项：{tracker.get_slot('description')}\n"
+                f"· 事项：{_without_links(tracker.get_slot('description'))}\n"
                 f"· 地点：{_place(tracker)}\n"
                 f"· 时间：{tracker.get_slot('occurred_at') or '未提供'}\n"
                 f"· 联系电话：{_contact(tracker.get_slot('phone'))}\n"
                 "信息无误请回复“确认”；需要修改请直接告诉我，例如“地址说错了，是……”。"
-            )
+            ),
+            buttons=[
+                {"title": "确认提交", "payload": "确认提交"},
+                {"title": "取消", "payload": "取消"},
+            ],
         )
         return []
+
+
+def _without_links(description: Optional[str]) -> str:
+    """The description as read back: a shared picture shows as a mark, not as its long URL."""
+    return PICTURE_LINK.sub("[已附图片]", description or "")
 
 
 class ActionCreateTicket(Action):

@@ -24,6 +24,7 @@ from desk.settings import Settings
 from desk.tickets.repository import TicketRepository
 from desk.tickets.routes import routes as ticket_routes
 from desk.tickets.service import TicketService
+from desk.web.routes import routes as web_routes
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -76,6 +77,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_routes(ticket_routes)
     app.router.add_routes(dispatch_routes)
     app.router.add_routes(kb_routes)
+    app.router.add_routes(web_routes)
     app.cleanup_ctx.append(
         kb_context_for(settings.kb_dir, settings.kb_embedder, settings.kb_cache_dir, profile.city.timezone)
     )

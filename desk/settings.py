@@ -33,12 +33,25 @@ class Settings(BaseSettings):
     secret: Optional[SecretStr] = Field(None, env="DESK_SECRET")
     token_ttl_s: int = Field(12 * 3600, env="DESK_TOKEN_TTL_S", gt=0)
     max_body_bytes: int = Field(1_000_000, env="DESK_MAX_BODY_BYTES", gt=0)
+    # Web chat page: where it opens its websocket. Empty: Rasa's web chat channel on the
+    # page's own host at RASA_PORT (ws://host:5005/webhooks/webchat/ws).
+    chat_socket_url: Optional[str] = Field(None, env="CHAT_SOCKET_URL")
+    rasa_port: int = Field(5005, env="RASA_PORT", ge=1, le=65535)
+    upload_dir: Path = Field(ROOT / "var" / "uploads", env="UPLOAD_DIR")
+    # Speech service (voice messages from the web chat); empty: voice input is refused politely.
+    speech_url: Optional[str] = Field(None, env="SPEECH_URL")
 
     @validator("database_url")
     def _known_scheme(cls, value: str) -> str:
         if not value.startswith(("sqlite:", "postgresql:", "postgresql+psycopg2:")):
             raise ValueError("DATABASE_URL must be a sqlite:// or postgresql:// URL")
         return value
+
+    @validator("chat_socket_url")
+    def _websocket_url(cls, value: Optional[str]) -> Optional[str]:
+        if value and not value.startswith(("ws://", "wss://")):
+            raise ValueError("CHAT_SOCKET_URL must be a ws:// or wss:// URL")
+        return value or None
 
     @property
     def profile_path(self) -> Path:

@@ -22,6 +22,8 @@ OPTIONAL_DEFAULTS = {
     "WECHAT_API_BASE": DEFAULT_API_BASE,
     "WECHAT_STORE": "in_memory",
 }
+# The web chat channel is always on; its variables get these defaults when unset.
+WEBCHAT_DEFAULTS = {"WEBCHAT_STORE": "in_memory", "WEBCHAT_ORIGINS": "*"}
 
 
 def credentials_for_run(base: Path, environ: MutableMapping[str, str], out_dir: Path) -> Path:
@@ -32,6 +34,8 @@ def credentials_for_run(base: Path, environ: MutableMapping[str, str], out_dir: 
         environ: the Rasa process's environment; optional WeChat variables get defaults here.
         out_dir: where the copy without WeChat goes when ``WECHAT_TOKEN`` is unset.
     """
+    for name, default in WEBCHAT_DEFAULTS.items():
+        environ.setdefault(name, default)
     if environ.get("WECHAT_TOKEN", "").strip():
         for name, default in OPTIONAL_DEFAULTS.items():
             environ.setdefault(name, default)

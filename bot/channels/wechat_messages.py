@@ -138,14 +138,16 @@ def _interpret_event(event: str) -> Inbound:
 def bot_texts(messages: Iterable[Dict[str, Any]]) -> List[str]:
     """Texts for the bot messages a ``CollectingOutputChannel`` gathered in one turn.
 
-    WeChat text replies carry no buttons: they become numbered lines the citizen can answer
-    with; image URLs are sent as links.
+    WeChat text replies carry no buttons: their titles are listed as answers to type (the
+    bot's button payloads are the same plain words); image URLs are sent as links.
     """
     texts: List[str] = []
     for message in messages:
         parts = [str(message["text"])] if message.get("text") else []
         buttons = message.get("buttons") or []
-        parts += [f"{i}. {b.get('title', '')}" for i, b in enumerate(buttons, start=1) if b.get("title")]
+        titles = [str(b["title"]) for b in buttons if b.get("title")]
+        if titles:  # the payloads are plain Chinese the NLU understands, so the title is what to type
+            parts.append("可直接回复：" + " / ".join(f"“{t}”" for t in titles))
         if message.get("image"):
             parts.append(f"图片：{message['image']}")
         if message.get("attachment"):

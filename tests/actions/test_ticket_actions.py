@@ -102,6 +102,17 @@ async def test_read_back_has_every_detail_and_a_masked_phone(domain):
     for part in ("烧烤摊", "城东区东湖街道幸福小区门口", "天天、晚上", "139****5678", "确认"):
         assert part in text
     assert "13912345678" not in text
+    titles = [b["title"] for b in dispatcher.messages[0]["buttons"]]
+    assert titles == ["确认提交", "取消"]
+
+
+async def test_read_back_marks_a_shared_picture_without_its_long_link(domain):
+    dispatcher = CollectingDispatcher()
+    details = dict(CONFIRMED, description="烧烤摊占道经营\n[图片] http://desk.example/uploads/a1b2c3.png")
+    tracker = make_tracker("", "inform", requested_slot="confirmed", **details)
+    await ActionAskConfirmed().run(dispatcher, tracker, domain)
+    text = dispatcher.messages[0]["text"]
+    assert "烧烤摊占道经营" in text and "[已附图片]" in text and "uploads" not in text
 
 
 async def test_someone_elses_ticket_shows_status_but_not_what_was_reported(desk, domain):

@@ -25,7 +25,7 @@ from desk.settings import Settings
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 ADMIN = {"username": "admin", "password": "s3cret-test-pass"}
 
-ClientFactory = Callable[[str], Awaitable[TestClient]]
+ClientFactory = Callable[..., Awaitable[TestClient]]
 
 
 def _services_required() -> bool:
@@ -95,15 +95,14 @@ async def make_client() -> AsyncIterator[ClientFactory]:
     """Starts desk apps on a database; every one still open is closed at the end."""
     clients: List[TestClient] = []
 
-    async def start(url: str) -> TestClient:
-        app = create_app(
-            Settings(
-                database_url=url,
-                city_profile=None,
-                admin_user=ADMIN["username"],
-                admin_password=ADMIN["password"],
-            )
+    async def start(url: str, **overrides: object) -> TestClient:
+        settings = dict(
+            database_url=url,
+            city_profile=None,
+            admin_user=ADMIN["username"],
+            admin_password=ADMIN["password"],
         )
+        app = create_app(Settings(**{**settings, **overrides}))
         client = TestClient(TestServer(app))
         await client.start_server()
         clients.append(client)

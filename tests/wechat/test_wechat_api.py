@@ -144,7 +144,7 @@ async def test_rasa_can_reach_the_citizen_later_through_the_output_channel(
         await server.post(text_xml("转人工"))
         output = channel.get_output_channel()
         await output.send_response(OPENID, {"text": "您好，我是人工客服。", "buttons": [{"title": "好的"}]})
-    assert fake_api.texts_to() == ["您好，我是人工客服。\n1. 好的"]
+    assert fake_api.texts_to() == ["您好，我是人工客服。\n可直接回复：“好的”"]
 
 
 async def test_logs_carry_no_citizen_text_openid_secret_or_token(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Dict
+from unittest import mock
 
 import pytest
 import yaml
@@ -16,6 +18,8 @@ from bot.channels.wechat import WeChatInput
 from bot.channels.wechat_credentials import CHANNEL_KEY, credentials_for_run
 from bot.channels.wechat_store import InMemoryWeChatStore, RedisWeChatStore
 from tests.wechat.wechat_harness import AES_KEY, APPID, SECRET, TOKEN
+
+ROOT = Path(__file__).resolve().parents[2]
 
 WECHAT_BLOCK = """
 rest:
@@ -96,7 +100,15 @@ def test_make_run_drops_the_wechat_block_when_wechat_token_is_unset(tmp_path: Pa
     assert chosen != base
     assert yaml.safe_load(chosen.read_text(encoding="utf-8")) == {"rest": None}
     assert create_http_input_channels(None, str(chosen))  # Rasa starts: no unset ${VAR}
-    assert environ == {}
+    assert environ == {"WEBCHAT_STORE": "in_memory", "WEBCHAT_ORIGINS": "*"}  # web chat is always on
+
+
+def test_the_projects_credentials_start_rasa_with_the_web_chat_on_embedded_defaults(tmp_path: Path) -> None:
+    environ: Dict[str, str] = {}
+    chosen = credentials_for_run(ROOT / "credentials.yml", environ, tmp_path / "var")
+    with mock.patch.dict(os.environ, environ):
+        channels = create_http_input_channels(None, str(chosen))
+    assert {c.name() for c in channels} == {"rest", "webchat"}
 
 
 def test_make_run_keeps_the_block_and_fills_optional_defaults_when_set(tmp_path: Path) -> None:

@@ -202,10 +202,10 @@ async def test_a_reply_cannot_break_out_of_its_cdata(make_channel: Callable[...,
     assert root.findtext("Content") == "a]]></Content><MsgType>news</MsgType><Content><![CDATA[b"
 
 
-def test_bot_buttons_become_numbered_lines() -> None:
+def test_bot_buttons_become_answers_to_type() -> None:
     message = {"text": "请选择", "buttons": [{"title": "是", "payload": "/affirm"}, {"title": "否"}]}
     assert texts.bot_texts([message, {"image": "http://x/y.png"}]) == [
-        "请选择\n1. 是\n2. 否",
+        "请选择\n可直接回复：“是” / “否”",
         "图片：http://x/y.png",
     ]
 

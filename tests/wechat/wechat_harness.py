@@ -17,11 +17,10 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
 
 import aiohttp
 from aiohttp import web
-from rasa.core.channels.channel import UserMessage, register
+from rasa.core.channels.channel import InputChannel, UserMessage, register
 from sanic import Sanic
 from wechatpy.crypto import WeChatCrypto
 
-from bot.channels.wechat import WeChatInput
 from bot.channels.wechat_security import signature_of
 
 TOKEN = "rexianTestToken42"
@@ -228,13 +227,14 @@ class _FakeAgent:
 class ChannelServer:
     """The channel inside a real Sanic server on loopback, mounted by ``rasa`` at /webhooks/."""
 
-    def __init__(self, channel: WeChatInput, bot: Callable[[UserMessage], Awaitable[Any]]) -> None:
+    def __init__(self, channel: InputChannel, bot: Callable[[UserMessage], Awaitable[Any]]) -> None:
         self.channel = channel
         self.app = Sanic(f"wechat_test_{uuid.uuid4().hex}", configure_logging=False)
         self.app.ctx.agent = _FakeAgent(bot)
         register([channel], self.app, route="/webhooks/")
         self._server: Any = None
         self.url = ""
+        self.base = ""
 
     async def __aenter__(self) -> "ChannelServer":
         sock = socket.socket()
@@ -247,7 +247,8 @@ class ChannelServer:
         await server.before_start()
         await server.after_start()
         self._server = server
-        self.url = f"http://127.0.0.1:{sock.getsockname()[1]}/webhooks/wechat/webhook"
+        self.base = f"127.0.0.1:{sock.getsockname()[1]}"
+        self.url = f"http://{self.base}/webhooks/{self.channel.name()}/webhook"
         return self
 
     async def __aexit__(self, *_: Any) -> None:
