@@ -13,7 +13,8 @@ reply holds a single message, and one text keeps the answer whole and in order.
 
 Settings (credentials.yml): token, appid, secret (required); aes_key (empty: plaintext mode;
 set: safe mode, plaintext callbacks refused); api_base; store (``in_memory`` or a
-``redis://`` URL); passive_timeout (s, default 4).
+``redis://`` URL); passive_timeout (s, default 4); template_id and template_field (the
+template message for notices outside the 48 h window; empty: such notices are dropped).
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ from bot.channels.wechat_turns import TurnCoordinator
 log = logging.getLogger(__name__)
 
 CUSTOMER_SERVICE_WINDOW_S = 48 * 3600
+TEMPLATE_TEXT_CHARS = 200  # template fields are short; the notice points back to the chat
 MAX_BODY_BYTES = 64 * 1024
 MAX_CLOCK_SKEW_S = 300
 # Hook for the speech service (issue to come): (media_id, format) -> transcript or None.
@@ -59,18 +61,29 @@ VoiceTranscriber = Callable[[str, str], Awaitable[Optional[str]]]
 class WeChatOutput(OutputChannel):
     """Sends to a WeChat user through the customer-service message API (text only).
 
-    Writes only to users who wrote within the 48 h customer-service window; outside it the
-    message is dropped with ``wechat.window.closed`` (template messages are not done yet).
+    Writes customer-service messages only to users who wrote within the 48 h window. Outside
+    it (or when WeChat says the window closed) the message goes out as a template message when
+    the account has a template configured (``template_id``; the text fills ``template_field``),
+    and is dropped with ``wechat.window.closed`` otherwise.
     """
 
     @classmethod
     def name(cls) -> Text:
         return "wechat"
 
-    def __init__(self, api: WeChatApiClient, store: WeChatStore, clock: Clock = time.time) -> None:
+    def __init__(
+        self,
+        api: WeChatApiClient,
+        store: WeChatStore,
+        clock: Clock = time.time,
+        template_id: str = "",
+        template_field: str = "content",
+    ) -> None:
         self._api = api
         self._store = store
         self._clock = clock
+        self._template_id = template_id
+        self._template_field = template_field
 
     async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
         await self.send_texts(recipient_id, texts.pack(texts.bot_texts([message])))
@@ -82,18 +95,39 @@ class WeChatOutput(OutputChannel):
         """Sends ``parts`` in order, stopping at the first failure; returns how many went out."""
         sender = hashed(openid)
         if not await self._window_open(openid):
-            log.warning("wechat.window.closed sender=%s parts=%d", sender, len(parts))
-            return 0
+            return await self._send_template(openid, parts)
         for sent, part in enumerate(parts):
             try:
                 await self._api.send_text(openid, part)
             except WeChatApiError as exc:
-                event = "wechat.window.closed" if exc.errcode == WINDOW_CLOSED else "wechat.send.failed"
+                if exc.errcode == WINDOW_CLOSED:
+                    return sent + await self._send_template(openid, parts[sent:])
                 log.warning(
-                    "%s sender=%s errcode=%d sent=%d of=%d", event, sender, exc.errcode, sent, len(parts)
+                    "wechat.send.failed sender=%s errcode=%d sent=%d of=%d",
+                    sender,
+                    exc.errcode,
+                    sent,
+                    len(parts),
                 )
                 return sent
         log.info("wechat.send.ok sender=%s parts=%d", sender, len(parts))
+        return len(parts)
+
+    async def _send_template(self, openid: str, parts: List[str]) -> int:
+        """The notice as one template message; returns how many parts it carried (0 or all)."""
+        sender = hashed(openid)
+        if not self._template_id:
+            log.warning("wechat.window.closed sender=%s parts=%d template=none", sender, len(parts))
+            return 0
+        text = "\n".join(parts)
+        if len(text) > TEMPLATE_TEXT_CHARS:
+            text = text[: TEMPLATE_TEXT_CHARS - 1] + "…"
+        try:
+            await self._api.send_template(openid, self._template_id, {self._template_field: {"value": text}})
+        except WeChatApiError as exc:
+            log.warning("wechat.template.failed sender=%s errcode=%d", sender, exc.errcode)
+            return 0
+        log.info("wechat.template.sent sender=%s parts=%d", sender, len(parts))
         return len(parts)
 
     async def _window_open(self, openid: str) -> bool:
@@ -137,6 +171,8 @@ class WeChatInput(InputChannel):
                 api_base=api_base,
                 store=store,
                 passive_timeout_s=passive_timeout,
+                template_id=settings.get("template_id", ""),
+                template_field=settings.get("template_field") or "content",
             )
         except ValueError as exc:
             raise InvalidConfigException(f"WeChat channel: {exc}") from exc
@@ -154,6 +190,8 @@ class WeChatInput(InputChannel):
         max_clock_skew_s: float = MAX_CLOCK_SKEW_S,
         clock: Clock = time.time,
         voice_transcriber: Optional[VoiceTranscriber] = None,
+        template_id: str = "",
+        template_field: str = "content",
     ) -> None:
         if not 0 < passive_timeout_s < 5:
             raise ValueError("passive_timeout must be between 0 and 5 s (WeChat waits 5 s)")
@@ -166,7 +204,7 @@ class WeChatInput(InputChannel):
         self.max_clock_skew_s = max_clock_skew_s
         self.clock = clock
         self.voice_transcriber = voice_transcriber
-        self.output = WeChatOutput(self.api, self.store, clock)
+        self.output = WeChatOutput(self.api, self.store, clock, template_id, template_field)
         self.turns = TurnCoordinator(self.store, self._deliver, passive_timeout_s=passive_timeout_s)
 
     def get_output_channel(self) -> OutputChannel:

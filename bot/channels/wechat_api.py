@@ -116,15 +116,22 @@ class WeChatApiClient:
             WeChatApiError: WeChat refused it (``errcode`` says why) or did not answer.
         """
         payload = {"touser": openid, "msgtype": "text", "text": {"content": text}}
+        await self._post_with_token("custom_send", "/cgi-bin/message/custom/send", payload)
+
+    async def send_template(self, openid: str, template_id: str, data: Dict[str, Dict[str, str]]) -> None:
+        """Sends a template message (a notice allowed outside the 48 h window).
+
+        Raises:
+            WeChatApiError: WeChat refused it (``errcode`` says why) or did not answer.
+        """
+        payload = {"touser": openid, "template_id": template_id, "data": data}
+        await self._post_with_token("template_send", "/cgi-bin/message/template/send", payload)
+
+    async def _post_with_token(self, operation: str, path: str, payload: Dict[str, Any]) -> None:
+        """POSTs ``payload``; a rejected token is dropped and the call made once more."""
         for attempt in (1, 2):
             token = await self.access_token()
-            data = await self._call(
-                "custom_send",
-                "POST",
-                "/cgi-bin/message/custom/send",
-                params={"access_token": token},
-                body=payload,
-            )
+            data = await self._call(operation, "POST", path, params={"access_token": token}, body=payload)
             errcode = int(data.get("errcode") or 0)
             if errcode == 0:
                 return
@@ -132,7 +139,7 @@ class WeChatApiClient:
                 log.warning("wechat.token.rejected errcode=%d", errcode)
                 await self._store.drop_access_token(token)
                 continue
-            raise _error("custom_send", data)
+            raise _error(operation, data)
 
     async def _call(
         self,

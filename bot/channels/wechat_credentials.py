@@ -21,6 +21,7 @@ OPTIONAL_DEFAULTS = {
     "WECHAT_AES_KEY": "",  # empty: plaintext mode
     "WECHAT_API_BASE": DEFAULT_API_BASE,
     "WECHAT_STORE": "in_memory",
+    "WECHAT_TEMPLATE_ID": "",  # empty: no notices outside the 48 h window
 }
 # The web chat channel is always on; its variables get these defaults when unset.
 WEBCHAT_DEFAULTS = {"WEBCHAT_STORE": "in_memory", "WEBCHAT_ORIGINS": "*"}

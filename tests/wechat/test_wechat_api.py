@@ -123,6 +123,30 @@ async def test_no_customer_service_message_outside_the_48_hour_window(
     assert caplog.text.count("wechat.window.closed") == 2
 
 
+async def test_outside_the_window_a_notice_goes_out_as_a_template_message(fake_api: FakeWeChatApi) -> None:
+    clock = FakeClock()
+    store = InMemoryWeChatStore(clock=clock)
+    output = WeChatOutput(
+        _client(fake_api, store, clock), store, clock, template_id="TPL-1", template_field="remark"
+    )
+    await store.touch_user(OPENID, clock.now - 49 * 3600, ttl_s=72 * 3600)
+    assert await output.send_texts(OPENID, ["您的工单 SF202611280001 已办结", "请回复满意度"]) == 2
+    assert fake_api.texts_to() == []
+    [template] = fake_api.templates_to()
+    assert template["template_id"] == "TPL-1"
+    assert template["data"] == {"remark": {"value": "您的工单 SF202611280001 已办结\n请回复满意度"}}
+
+
+async def test_when_wechat_says_the_window_closed_the_template_takes_over(fake_api: FakeWeChatApi) -> None:
+    store = InMemoryWeChatStore()
+    await store.touch_user(OPENID, time.time(), ttl_s=3600)
+    output = WeChatOutput(_client(fake_api, store), store, template_id="TPL-1")
+    fake_api.send_errcode = WINDOW_CLOSED  # applies to both APIs in the fake: nothing gets through
+    assert await output.send_texts(OPENID, ["通知"]) == 0
+    fake_api.send_errcode = 0
+    assert await output.send_texts(OPENID, ["通知"]) == 1
+
+
 async def test_wechat_saying_the_window_closed_is_logged_as_such(
     fake_api: FakeWeChatApi, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -132,7 +156,7 @@ async def test_wechat_saying_the_window_closed_is_logged_as_such(
     fake_api.send_errcode = WINDOW_CLOSED
     caplog.set_level(logging.INFO, logger="bot.channels")
     assert await output.send_texts(OPENID, ["一", "二"]) == 0
-    assert "wechat.window.closed sender=" in caplog.text and f"errcode={WINDOW_CLOSED}" in caplog.text
+    assert "wechat.window.closed sender=" in caplog.text and "template=none" in caplog.text
 
 
 async def test_rasa_can_reach_the_citizen_later_through_the_output_channel(

@@ -141,7 +141,7 @@ def reply_content(xml: str) -> str:
 
 @dataclass
 class FakeWeChatApi:
-    """``/cgi-bin/token`` and ``/cgi-bin/message/custom/send`` on loopback, recording calls."""
+    """``/cgi-bin/token`` and the customer-service and template send APIs on loopback, recording calls."""
 
     expires_in: int = 7200
     send_errcode: int = 0
@@ -155,6 +155,7 @@ class FakeWeChatApi:
         app = web.Application()
         app.router.add_get("/cgi-bin/token", self._token)
         app.router.add_post("/cgi-bin/message/custom/send", self._send)
+        app.router.add_post("/cgi-bin/message/template/send", self._send)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -171,7 +172,10 @@ class FakeWeChatApi:
         self.valid_tokens.clear()
 
     def texts_to(self, openid: str = OPENID) -> List[str]:
-        return [m["text"]["content"] for m in self.sent if m["touser"] == openid]
+        return [m["text"]["content"] for m in self.sent if m["touser"] == openid and "text" in m]
+
+    def templates_to(self, openid: str = OPENID) -> List[Dict[str, Any]]:
+        return [m for m in self.sent if m["touser"] == openid and "template_id" in m]
 
     async def _token(self, request: web.Request) -> web.Response:
         self.token_requests += 1
