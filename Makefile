@@ -30,6 +30,7 @@ test: setup
 
 shell: setup
 	ACTIONS_PORT=$${ACTIONS_PORT:-5055} RASA_TRACKER_DB=var/rasa_shell_tracker.db \
+	  DESK_URL=$${DESK_URL:-http://127.0.0.1:8000} DESK_EVENTS_TOKEN=$${DESK_EVENTS_TOKEN:-} \
 	  $(VENV)/bin/rasa shell --model "$$($(PY) scripts/model.py --print-path)" --endpoints endpoints.yml
 
 eval: setup

@@ -10,6 +10,7 @@ from typing import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
+from desk.audit import AuditLog
 from desk.auth import TokenSigner, UserRepository
 from desk.auth_routes import routes as auth_routes
 from desk.city.profile import CityProfile, load_profile
@@ -17,9 +18,11 @@ from desk.db import make_engine, migrate
 from desk.dispatch.routes import routes as dispatch_routes
 from desk.dispatch.training import build_dispatcher, data_dir_for
 from desk.errors import DeskError
+from desk.events import EVENT_BUS, EVENTS_TOKEN, EventBus
+from desk.events import routes as event_routes
 from desk.kb.routes import kb_context_for
 from desk.kb.routes import routes as kb_routes
-from desk.keys import CLASSIFIER, PROFILE, SETTINGS, SIGNER, TICKETS, USERS
+from desk.keys import AUDIT, CLASSIFIER, PROFILE, SETTINGS, SIGNER, TICKETS, USERS
 from desk.settings import Settings
 from desk.tickets.repository import TicketRepository
 from desk.tickets.routes import routes as ticket_routes
@@ -71,6 +74,8 @@ def create_app(settings: Settings) -> web.Application:
     secret = settings.secret.get_secret_value().encode() if settings.secret else secrets.token_bytes(32)
     app[SIGNER] = TokenSigner(secret, settings.token_ttl_s)
     app[PROFILE] = profile
+    app[EVENT_BUS] = EventBus()
+    app[EVENTS_TOKEN] = settings.events_token.get_secret_value() if settings.events_token else ""
     app.cleanup_ctx.append(_resources)
     app.router.add_get("/health", health)
     app.router.add_routes(auth_routes)
@@ -78,6 +83,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_routes(dispatch_routes)
     app.router.add_routes(kb_routes)
     app.router.add_routes(web_routes)
+    app.router.add_routes(event_routes)
     app.cleanup_ctx.append(
         kb_context_for(settings.kb_dir, settings.kb_embedder, settings.kb_cache_dir, profile.city.timezone)
     )
@@ -89,6 +95,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     engine = make_engine(settings.database_url)
     await asyncio.to_thread(migrate, engine)
     app[USERS] = UserRepository(engine)
+    app[AUDIT] = AuditLog(engine)
     if settings.admin_user and settings.admin_password:
         await asyncio.to_thread(
             app[USERS].ensure, settings.admin_user, settings.admin_password.get_secret_value(), "admin"

@@ -96,6 +96,17 @@ users = Table(
     Column("created_at", DateTime, nullable=False),
 )
 
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime, nullable=False),  # naive UTC
+    Column("actor", String(64), nullable=False),  # username, or "system"
+    Column("action", String(64), nullable=False),  # dotted: handoff.claim, review.annotate, ...
+    Column("target", String(128), index=True),  # a conversation's sender id, a ticket id, ...
+    Column("details", Text),  # JSON of what changed
+)
+
 
 def make_engine(url: str) -> Engine:
     """Creates the engine; SQLite gets a busy timeout and foreign keys."""

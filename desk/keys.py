@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from desk.audit import AuditLog
 from desk.auth import TokenSigner, UserRepository
 from desk.city.profile import CityProfile
 from desk.dispatch.classifier import Dispatcher
@@ -16,3 +17,4 @@ CLASSIFIER = web.AppKey("classifier", Dispatcher)
 TICKETS = web.AppKey("tickets", TicketService)
 SIGNER = web.AppKey("signer", TokenSigner)
 USERS = web.AppKey("users", UserRepository)
+AUDIT = web.AppKey("audit", AuditLog)

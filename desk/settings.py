@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     upload_dir: Path = Field(ROOT / "var" / "uploads", env="UPLOAD_DIR")
     # Speech service (voice messages from the web chat); empty: voice input is refused politely.
     speech_url: Optional[str] = Field(None, env="SPEECH_URL")
+    # Rasa's HTTP API (operator hand-off: pause, resume, operator messages, transcripts).
+    rasa_url: str = Field("http://127.0.0.1:5005", env="RASA_URL")
+    rasa_token: Optional[SecretStr] = Field(None, env="RASA_TOKEN")
+    # Rasa's event broker posts conversation events with this token; empty: loopback only.
+    events_token: Optional[SecretStr] = Field(None, env="DESK_EVENTS_TOKEN")
 
     @validator("database_url")
     def _known_scheme(cls, value: str) -> str:

@@ -8,6 +8,7 @@ Ports: DESK_PORT (8000), ACTIONS_PORT (5055), RASA_PORT (5005).
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -44,6 +45,9 @@ def environment() -> Dict[str, str]:
     env.setdefault("ACTIONS_PORT", "5055")
     env.setdefault("RASA_PORT", "5005")
     env.setdefault("DESK_URL", f"http://127.0.0.1:{env['DESK_PORT']}")
+    env.setdefault("RASA_URL", f"http://127.0.0.1:{env['RASA_PORT']}")
+    # Rasa posts conversation events to desk with this token (a fresh one per start).
+    env.setdefault("DESK_EVENTS_TOKEN", secrets.token_urlsafe(24))
     (ROOT / "var").mkdir(exist_ok=True)
     env.setdefault("RASA_TRACKER_DB", str(ROOT / "var" / "rasa_tracker.db"))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
