@@ -20,6 +20,8 @@ from desk.dispatch.training import build_dispatcher, data_dir_for
 from desk.errors import DeskError
 from desk.events import EVENT_BUS, EVENTS_TOKEN, EventBus
 from desk.events import routes as event_routes
+from desk.handoff.routes import handoff_context
+from desk.handoff.routes import routes as handoff_routes
 from desk.kb.routes import kb_context_for
 from desk.kb.routes import routes as kb_routes
 from desk.keys import AUDIT, CLASSIFIER, PROFILE, SETTINGS, SIGNER, TICKETS, USERS
@@ -84,9 +86,11 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_routes(kb_routes)
     app.router.add_routes(web_routes)
     app.router.add_routes(event_routes)
+    app.router.add_routes(handoff_routes)
     app.cleanup_ctx.append(
         kb_context_for(settings.kb_dir, settings.kb_embedder, settings.kb_cache_dir, profile.city.timezone)
     )
+    app.cleanup_ctx.append(handoff_context)
     return app
 
 

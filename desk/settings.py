@@ -45,6 +45,19 @@ class Settings(BaseSettings):
     rasa_token: Optional[SecretStr] = Field(None, env="RASA_TOKEN")
     # Rasa's event broker posts conversation events with this token; empty: loopback only.
     events_token: Optional[SecretStr] = Field(None, env="DESK_EVENTS_TOKEN")
+    # Operator hand-off: queue and live fan-out (in_memory, or redis:// for several desks);
+    # a held conversation whose operator is silent this long goes back to the queue.
+    handoff_store: str = Field("in_memory", env="HANDOFF_STORE")
+    handoff_operator_timeout_s: float = Field(60.0, env="HANDOFF_OPERATOR_TIMEOUT_S", gt=0)
+    # Admin (desk/admin): review queue, NLU data editor, Rasa model training and promotion.
+    nlu_data_dir: Path = Field(ROOT / "nlu_data", env="NLU_DATA_DIR")
+    models_dir: Path = Field(ROOT / "models", env="MODELS_DIR")
+    rasa_config: Path = Field(ROOT / "config.yml", env="RASA_CONFIG")
+    rasa_domain: Path = Field(ROOT / "bot" / "domain.yml", env="RASA_DOMAIN")
+    rasa_core_data: Path = Field(ROOT / "bot" / "data", env="RASA_CORE_DATA")
+    nlu_test_data: Path = Field(ROOT / "tests" / "nlu" / "test_nlu.yml", env="NLU_TEST_DATA")
+    # A user message whose intent confidence is below this joins the review queue.
+    review_threshold: float = Field(0.6, env="REVIEW_THRESHOLD", ge=0.0, le=1.0)
 
     @validator("database_url")
     def _known_scheme(cls, value: str) -> str:
