@@ -15,6 +15,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.desk_client import DeskClient, DeskUnavailable, TicketNotFound
 from actions.dialogue import ANONYMOUS, find_ticket_id
+from actions.handoff import escalate
 from actions.policy import answer_policy
 from desk.contact import mask_phone
 
@@ -215,7 +216,13 @@ class ActionAnswerPolicy(Action):
     ) -> List[EventType]:
         question = (tracker.latest_message or {}).get("text", "")
         doc_id = await answer_policy(self.desk, dispatcher, question, tracker.get_slot("kb_doc"))
-        return [SlotSet("kb_doc", doc_id)] if doc_id else []
+        if doc_id:
+            return [SlotSet("kb_doc", doc_id), SlotSet("kb_unanswered", None)]
+        if tracker.get_slot("kb_unanswered") and tracker.get_slot("handoff_state") is None:
+            # Asked again after "not found": the citizen insists, so a human answers.
+            queued = await escalate(self.desk, dispatcher, tracker, "kb_unanswered")
+            return [SlotSet("kb_unanswered", None), *queued]
+        return [SlotSet("kb_unanswered", True)]
 
 
 class ActionCancelComplaint(Action):

@@ -80,6 +80,19 @@ class DeskClient:
             return Place()
         return place_of(found)
 
+    async def escalate(
+        self, sender_id: str, channel: str, reason: str, draft: Dict[str, Any]
+    ) -> Dict[str, Any]:
+        """Queues the conversation for an operator; returns its place in the queue."""
+        body = {"sender_id": sender_id, "channel": channel, "reason": reason, "draft": draft}
+        return await self._request("POST", "/api/handoffs", json=body)
+
+    async def handoff_status(self, sender_id: str) -> Dict[str, Any]:
+        return await self._request("GET", f"/api/handoffs/{sender_id}/status")
+
+    async def withdraw_handoff(self, sender_id: str) -> Dict[str, Any]:
+        return await self._request("DELETE", f"/api/handoffs/{sender_id}")
+
     async def _request(self, method: str, path: str, **kwargs: Any) -> Any:
         last_error: Optional[BaseException] = None
         for attempt in range(self._attempts):

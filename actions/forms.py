@@ -75,7 +75,7 @@ class ValidateComplaintForm(FormValidationAction):
         if intent in INTERRUPTIONS:
             return {}
         if requested is None:  # the form is being activated by a new complaint
-            return await self._from_complaint(text, dispatcher)
+            return await self._from_complaint(text, dispatcher, tracker)
         if text.startswith(SHARED_PICTURE):  # a photo of the problem joins the description
             description = tracker.get_slot("description")
             return {"description": f"{description}\n{text}" if description else text}
@@ -92,7 +92,9 @@ class ValidateComplaintForm(FormValidationAction):
             value = ANONYMOUS
         return {requested: value}
 
-    async def _from_complaint(self, text: str, dispatcher: CollectingDispatcher) -> Dict[str, Any]:
+    async def _from_complaint(
+        self, text: str, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> Dict[str, Any]:
         try:
             found = await self.desk.classify(text)
         except DeskUnavailable:
@@ -105,13 +107,29 @@ class ValidateComplaintForm(FormValidationAction):
         if found.get("urgent") and found.get("advice"):
             # Safety first: what to do right now, before any question.
             dispatcher.utter_message(text=f"【紧急】{found['advice']}我们会按紧急工单优先处理。")
+        handoff_state = await self._escalate_urgent(found, text, dispatcher, tracker)
         return {
+            "handoff_state": handoff_state,
             "description": text,
             "location": place_of(found).location,
             "occurred_at": find_time(text) or ("刚刚（紧急）" if found.get("urgent") else None),
             "phone": find_phone(text),
             "confirmed": None,
         }
+
+    async def _escalate_urgent(
+        self, found: Dict[str, Any], text: str, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> Optional[str]:
+        """An urgent case also goes to the front of the operators' queue."""
+        if not found.get("urgent"):
+            return tracker.get_slot("handoff_state")
+        channel = tracker.get_latest_input_channel() or "rest"
+        try:
+            await self.desk.escalate(tracker.sender_id, channel, "urgent", {"description": text})
+        except DeskUnavailable:
+            return None
+        dispatcher.utter_message(text="已同时为您优先转接人工客服。接通之前，请先回答我几个问题，方便尽快处置。")
+        return "queued"
 
     async def _confirmation(
         self, text: str, intent: Optional[str], correction: Optional[Correction]

@@ -25,6 +25,8 @@ SLOTS = (
     "confirmed",
     "ticket_id",
     "kb_doc",
+    "handoff_state",
+    "kb_unanswered",
 )
 
 

@@ -142,4 +142,4 @@ async def test_policy_answer_cites_its_source_and_keeps_the_topic(desk, domain):
 
 async def test_unknown_policy_is_refused_honestly(desk, domain):
     slots, message = await answer(desk, domain, "明天股票会涨吗")
-    assert slots == {} and message["response"] == "utter_policy_not_found"
+    assert slots == {"kb_unanswered": True} and message["response"] == "utter_policy_not_found"

@@ -21,6 +21,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT_S = 300
+OPERATOR = ("duty-admin", "e2e-admin-password")
 
 
 def free_port() -> int:
@@ -51,6 +52,8 @@ class Stack:
         env["DATABASE_URL"] = f"sqlite:///{tmp / 'desk.db'}"
         env["RASA_TRACKER_DB"] = str(tmp / "tracker.db")
         env["UPLOAD_DIR"] = str(tmp / "uploads")
+        env["DESK_ADMIN_USER"], env["DESK_ADMIN_PASSWORD"] = OPERATOR
+        env["HANDOFF_STORE"] = "in_memory"
         env.pop("DESK_URL", None)
         env.update(extra_env or {})
         self.log = open(tmp / "stack.log", "w+")
@@ -68,6 +71,15 @@ class Stack:
     def logs(self) -> str:
         self.log.seek(0)
         return self.log.read()[-5000:]
+
+    def stop(self) -> None:
+        """Ctrl-C, as a person would; killed if it does not stop within a minute."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
 
     def wait_ready(self) -> None:
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
@@ -93,12 +105,7 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
         running.wait_ready()
         yield running
     finally:
-        if running.process.poll() is None:
-            running.process.send_signal(signal.SIGINT)
-            try:
-                running.process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(running.process.pid, signal.SIGKILL)
+        running.stop()
 
 
 
