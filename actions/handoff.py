@@ -28,7 +28,7 @@ CHECK_INTENT = "EXTERNAL_handoff_timeout"
 QUEUED = "queued"
 
 QUEUED_TEXT = (
-    "正在为您转接人工客服（{why}），您前面还有 {ahead} 位。等待期间您可以继续补充情况；"
+    "正在为您转接人工客服（{why}），{place}。等待期间您可以继续补充情况；"
     "如果不想等，回复“留言”，我们会登记工单并安排工作人员回电。"
 )
 STILL_WAITING = (
@@ -76,8 +76,9 @@ async def escalate(
     if status.get("state") == "held":
         return []  # an operator already has the conversation
     ahead = max(0, int(status.get("position") or 1) - 1)
+    place = f"您前面还有 {ahead} 位" if ahead else "您是下一位"
     dispatcher.utter_message(
-        text=QUEUED_TEXT.format(why=WHY.get(reason, "按您的要求"), ahead=ahead),
+        text=QUEUED_TEXT.format(why=WHY.get(reason, "按您的要求"), place=place),
         buttons=[{"title": "留言等回电", "payload": "留言"}],
     )
     return [SlotSet("handoff_state", QUEUED), _reminder()]

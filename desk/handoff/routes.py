@@ -180,6 +180,8 @@ def _suggestion(request: web.Request, draft: Dict[str, Any], transcript: Any) ->
     result = request.app[CLASSIFIER].classify(text[:2000], draft.get("location"))
     payload = result.as_dict()
     payload["owner_name"] = request.app[PROFILE].department_name(result.owner)
+    payload["label"] = f"{result.category}.{result.scenario}" if result.category and result.scenario else None
+    payload["sure"] = result.confidence >= request.app[PROFILE].dispatch_threshold
     return payload
 
 

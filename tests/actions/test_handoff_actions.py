@@ -30,7 +30,7 @@ async def test_asking_for_a_human_queues_the_conversation_and_says_where(desk, d
     events = await _with(ActionRequestHuman(), desk).run(dispatcher, tracker, domain)
     assert (
         "正在为您转接人工客服" in dispatcher.messages[0]["text"]
-        and "前面还有 0 位" in dispatcher.messages[0]["text"]
+        and "您是下一位" in dispatcher.messages[0]["text"]
     )
     assert dispatcher.messages[0]["buttons"][0]["payload"] == "留言"
     assert slot_events(events) == {"handoff_state": "queued"}

@@ -161,7 +161,8 @@ async def test_the_draft_becomes_a_ticket_with_a_dispatch_suggestion(desk, fake_
     fake_rasa.citizen_says("web-1", "晚上十点以后还在烤")
     view = await (await desk.get("/api/handoffs/web-1", headers=headers)).json()
     assert view["draft"]["description"] == "小区门口烧烤摊油烟很大"
-    assert view["suggestion"]["owner"] and view["suggestion"]["owner_name"]
+    assert view["suggestion"]["owner"] and view["suggestion"]["owner_name"] and view["suggestion"]["sure"]
+    assert view["suggestion"]["label"].count(".") == 1
     assert [t["from"] for t in view["transcript"]][-1] == "citizen"
     edited = await desk.put("/api/handoffs/web-1/draft", json={"phone": "13912345678"}, headers=headers)
     assert (await edited.json())["draft"]["phone"] == "13912345678"

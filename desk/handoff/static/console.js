@@ -72,7 +72,10 @@
     ws.onmessage = function (event) {
       var msg; try { msg = JSON.parse(event.data); } catch (e) { return; }
       if (msg.type === "queue") loadQueue();
-      if (msg.type === "message" && selected && msg.sender_id === selected) addLine(msg);
+      if (msg.type === "message" && selected && msg.sender_id === selected) {
+        addLine(msg);
+        if (msg.from === "citizen") refreshSuggestion();
+      }
       if (msg.type === "message" && msg.from === "citizen" && msg.sender_id !== selected) markUnread(msg.sender_id);
     };
     ws.onclose = function () {
@@ -191,10 +194,27 @@
     var d = {}; FIELDS.forEach(function (f) { var v = $("d-" + f).value.trim(); if (v) d[f] = v; }); return d;
   }
   function showSuggestion(s) {
-    $("suggestion").textContent = s && s.owner ?
-      "系统建议：" + (s.owner_name || s.owner) + "（" + s.scenario + "，置信度 " + Math.round((s.confidence || 0) * 100) + "%）" +
-      (s.urgent ? "，紧急" : "") : (s ? "系统建议：不属于派单事项（咨询类）" : "");
-    if (s && s.scenario && !$("d-scenario").value) $("d-scenario").placeholder = s.scenario + "（系统建议）";
+    var text = "";
+    if (s && s.owner && s.sure) {
+      text = "系统建议：" + (s.owner_name || s.owner) + "（" + s.label + "，置信度 " +
+        Math.round((s.confidence || 0) * 100) + "%）" + (s.urgent ? "，紧急" : "");
+    } else if (s && s.owner) {
+      text = "系统暂无把握（最接近：" + (s.owner_name || s.owner) + "），请人工判断派单场景";
+    } else if (s) {
+      text = "系统判断：不属于派单事项（咨询类）";
+    }
+    $("suggestion").textContent = text;
+    $("d-scenario").placeholder = s && s.label && s.sure ? s.label + "（系统建议）" : "如 noise.renovation，留空由系统判断";
+  }
+  var suggestTimer = null;
+  function refreshSuggestion() {  // the citizen said more: ask the dispatcher again, at most every 2 s
+    clearTimeout(suggestTimer);
+    var sender = selected;
+    suggestTimer = setTimeout(function () {
+      api("GET", "/api/handoffs/" + encodeURIComponent(sender)).then(function (v) {
+        if (selected === sender) showSuggestion(v.suggestion);
+      }).catch(function () { /* keep the old one */ });
+    }, 2000);
   }
   $("save-draft").addEventListener("click", function () {
     api("PUT", "/api/handoffs/" + encodeURIComponent(selected) + "/draft", readDraft())
