@@ -40,6 +40,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from websockets.exceptions import ConnectionClosed
 
+from bot.channels.silence import conversation_paused
 from bot.channels.webchat_store import Subscription, WebChatStore, create_webchat_store
 
 log = logging.getLogger(__name__)
@@ -101,11 +102,13 @@ class WebChatOutput(OutputChannel):
 
     def __init__(self, store: WebChatStore) -> None:
         self._store = store
+        self.sent = 0
 
     async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
         frame = outgoing(message)
         if frame.keys() - {"type", "from", "operator"}:
             await self._store.append(recipient_id, frame)
+            self.sent += 1
 
     async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
         await self.send_response(recipient_id, {"text": text})
@@ -150,7 +153,8 @@ class WebChatInput(InputChannel):
                 log.warning("webchat.connection.rejected reason=origin")
                 await ws.close(code=4003, reason="origin not allowed")
                 return
-            await Connection(self.store, ws, on_new_message, self.name()).serve()
+            agent = getattr(request.app.ctx, "agent", None)
+            await Connection(self.store, ws, on_new_message, self.name(), agent).serve()
 
         @webchat.listener("after_server_stop")
         async def close(*_: Any) -> None:
@@ -162,8 +166,11 @@ class WebChatInput(InputChannel):
 class Connection:
     """One open page: the hello handshake, the replay, live delivery and the citizen's turns."""
 
-    def __init__(self, store: WebChatStore, ws: Any, on_new_message: OnNewMessage, channel: str) -> None:
+    def __init__(
+        self, store: WebChatStore, ws: Any, on_new_message: OnNewMessage, channel: str, agent: Any = None
+    ) -> None:
         self.store = store
+        self.agent = agent
         self.ws = ws
         self.on_new_message = on_new_message
         self.channel = channel
@@ -286,17 +293,21 @@ class Connection:
     async def _turn(self, text: str, metadata: Dict[str, Any]) -> None:
         """One bot turn; its replies reach the page through the outbox."""
         await self._notify({"type": "typing", "on": True})
+        output = WebChatOutput(self.store)
         try:
             await self.on_new_message(
                 UserMessage(
                     text,
-                    WebChatOutput(self.store),
+                    output,
                     self.sender_id,
                     input_channel=self.channel,
                     message_id=metadata.pop("client_id"),
                     metadata={"webchat": metadata},
                 )
             )
+            if not output.sent and not await conversation_paused(self.agent, self.sender_id):
+                log.warning("webchat.turn.silent sender=%s", self.sender_id)  # e.g. actions down
+                await self.store.append(self.sender_id, {"type": "bot", "from": "bot", "text": BOT_FAILED})
         except Exception as exc:  # the citizen must hear something, and the message is kept
             log.error("webchat.turn.failed sender=%s error=%s", self.sender_id, type(exc).__name__)
             await self.store.append(self.sender_id, {"type": "bot", "from": "bot", "text": BOT_FAILED})

@@ -34,6 +34,7 @@ from sanic.response import HTTPResponse
 from wechatpy import parse_message
 
 from bot.channels import wechat_messages as texts
+from bot.channels.silence import conversation_paused
 from bot.channels.wechat_api import DEFAULT_API_BASE, WINDOW_CLOSED, WeChatApiClient, WeChatApiError
 from bot.channels.wechat_security import (
     SafeModeCipher,
@@ -234,7 +235,7 @@ class WeChatInput(InputChannel):
                 return self._rejected(exc, "message")
             except (KeyError, TypeError, ValueError, ExpatError) as exc:
                 return self._rejected(WeChatRejected(400, f"unparsable_{type(exc).__name__}"), "message")
-            reply = await self._handle(root, message, on_new_message, arrived)
+            reply = await self._handle(root, message, on_new_message, arrived, request.app.ctx)
             if reply is None:
                 return response.text("success")
             if encrypted and self.cipher is not None:
@@ -288,7 +289,12 @@ class WeChatInput(InputChannel):
         return body, root, encrypted
 
     async def _handle(
-        self, root: Any, message: Any, on_new_message: Callable[[UserMessage], Awaitable[Any]], arrived: float
+        self,
+        root: Any,
+        message: Any,
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+        arrived: float,
+        app_ctx: Any = None,
     ) -> Optional[str]:
         openid, account = child_text(root, "FromUserName"), child_text(root, "ToUserName")
         inbound = texts.interpret(
@@ -300,7 +306,9 @@ class WeChatInput(InputChannel):
             await self._touch(openid)
 
         async def produce() -> List[str]:
-            return await self._run_turn(inbound, openid, msg_ref, on_new_message)
+            return await self._run_turn(
+                inbound, openid, msg_ref, on_new_message, getattr(app_ctx, "agent", None)
+            )
 
         text = await self.turns.answer(key, openid, msg_ref, produce, arrived)
         return None if text is None else texts.reply_xml(openid, account, text)
@@ -311,6 +319,7 @@ class WeChatInput(InputChannel):
         openid: str,
         msg_ref: str,
         on_new_message: Callable[[UserMessage], Awaitable[Any]],
+        agent: Any = None,
     ) -> List[str]:
         text_for_bot = inbound.text_for_bot
         if text_for_bot is None and inbound.voice and self.voice_transcriber is not None:
@@ -332,8 +341,11 @@ class WeChatInput(InputChannel):
         count = len(collector.messages)
         if count:
             log.info("wechat.turn.done msg=%s sender=%s messages=%d", msg_ref, hashed(openid), count)
-        else:  # e.g. the action server is down: the citizen hears nothing, so say so loudly
+        elif await conversation_paused(agent, openid):  # an operator holds it: silence is right
+            log.info("wechat.turn.paused msg=%s sender=%s", msg_ref, hashed(openid))
+        else:  # e.g. the action server is down: apologise rather than say nothing
             log.warning("wechat.turn.silent msg=%s sender=%s", msg_ref, hashed(openid))
+            return list(inbound.preface) + [texts.BOT_FAILED]
         return list(inbound.preface) + texts.bot_texts(collector.messages)
 
     async def _touch(self, openid: str) -> None:

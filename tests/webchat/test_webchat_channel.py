@@ -181,3 +181,32 @@ def test_from_credentials_validates_the_store() -> None:
         WebChatInput.from_credentials({"store": "mysql://x"})
     channel = WebChatInput.from_credentials({"store": "in_memory", "allowed_origins": "*"})
     assert isinstance(channel, WebChatInput) and channel.allowed_origins == []
+
+
+class _Tracker:
+    def __init__(self, paused: bool) -> None:
+        self._paused = paused
+
+    def is_paused(self) -> bool:
+        return self._paused
+
+
+class _TrackerStore:
+    def __init__(self, paused: bool) -> None:
+        self.paused = paused
+
+    async def retrieve(self, sender_id: str) -> _Tracker:
+        return _Tracker(self.paused)
+
+
+@pytest.mark.parametrize("paused", [False, True])
+async def test_a_silent_turn_gets_an_apology_unless_an_operator_holds_the_conversation(paused: bool) -> None:
+    async with ChannelServer(WebChatInput(), FakeBot(answers=lambda text: [])) as server:
+        server.app.ctx.agent.tracker_store = _TrackerStore(paused)
+        page = await open_page(server.base)
+        await page.send({"type": "message", "id": "m1", "text": "你好"})
+        await page.wait_for(lambda f: f.get("type") == "typing" and f["on"] is False)
+        await asyncio.sleep(0.1)
+        apologies = [f for f in page.of_type("bot") if "繁忙" in f.get("text", "")]
+        assert len(apologies) == (0 if paused else 1)
+        await page.close()

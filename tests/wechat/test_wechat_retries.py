@@ -143,3 +143,33 @@ async def test_concurrent_load_keeps_messages_apart(
         )
     assert sorted(_passive(list(answers))) == sorted(f"收到：消息{i}" for i in range(40))
     assert len(bot.received) == 40
+
+
+class _Tracker:
+    def __init__(self, paused: bool) -> None:
+        self._paused = paused
+
+    def is_paused(self) -> bool:
+        return self._paused
+
+
+class _TrackerStore:
+    def __init__(self, paused: bool) -> None:
+        self.paused = paused
+
+    async def retrieve(self, sender_id: str) -> _Tracker:
+        return _Tracker(self.paused)
+
+
+@pytest.mark.parametrize("paused", [False, True])
+async def test_a_silent_turn_gets_an_apology_unless_an_operator_holds_the_conversation(
+    make_channel: Callable[..., WeChatInput], paused: bool
+) -> None:
+    async with ChannelServer(make_channel(), FakeBot(answers=lambda text: [])) as server:
+        server.app.ctx.agent.tracker_store = _TrackerStore(paused)
+        status, body = await server.post(text_xml("你好", msg_id=9001))
+    assert status == 200
+    if paused:
+        assert body == "success"
+    else:
+        assert "繁忙" in reply_content(body)
