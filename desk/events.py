@@ -21,7 +21,9 @@ from desk.errors import BadRequest, Forbidden, Unauthorized
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
-KINDS = frozenset({"user", "bot", "pause", "resume", "restart", "session_started"})
+# user_live: a channel's copy of a citizen message, sent before NLU (bot/channels/live_copy.py);
+# the same message follows as "user" once Rasa has logged it.
+KINDS = frozenset({"user", "user_live", "bot", "pause", "resume", "restart", "session_started"})
 MAX_EVENTS_PER_CALL = 500
 LOOPBACK = frozenset({"127.0.0.1", "::1"})
 
@@ -39,6 +41,7 @@ class ConversationEvent:
     channel: Optional[str] = None
     custom: Dict[str, Any] = field(default_factory=dict)
     metadata: Dict[str, Any] = field(default_factory=dict)
+    message_id: Optional[str] = None
 
     @classmethod
     def from_rasa(cls, raw: Any) -> Optional["ConversationEvent"]:
@@ -63,6 +66,7 @@ class ConversationEvent:
             channel=raw.get("input_channel") if isinstance(raw.get("input_channel"), str) else None,
             custom=custom,
             metadata=_mapping(raw.get("metadata")),
+            message_id=str(raw["message_id"]) if raw.get("message_id") else None,
         )
 
     def as_dict(self) -> Dict[str, Any]:

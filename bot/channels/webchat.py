@@ -40,6 +40,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from websockets.exceptions import ConnectionClosed
 
+from bot.channels.live_copy import with_live_copy
 from bot.channels.silence import conversation_paused
 from bot.channels.webchat_store import Subscription, WebChatStore, create_webchat_store
 
@@ -154,7 +155,7 @@ class WebChatInput(InputChannel):
                 await ws.close(code=4003, reason="origin not allowed")
                 return
             agent = getattr(request.app.ctx, "agent", None)
-            await Connection(self.store, ws, on_new_message, self.name(), agent).serve()
+            await Connection(self.store, ws, with_live_copy(on_new_message), self.name(), agent).serve()
 
         @webchat.listener("after_server_stop")
         async def close(*_: Any) -> None:

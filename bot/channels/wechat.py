@@ -34,6 +34,7 @@ from sanic.response import HTTPResponse
 from wechatpy import parse_message
 
 from bot.channels import wechat_messages as texts
+from bot.channels.live_copy import with_live_copy
 from bot.channels.silence import conversation_paused
 from bot.channels.wechat_api import DEFAULT_API_BASE, WINDOW_CLOSED, WeChatApiClient, WeChatApiError
 from bot.channels.wechat_security import (
@@ -213,6 +214,7 @@ class WeChatInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint("wechat_webhook")
+        on_new_message = with_live_copy(on_new_message)
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:

@@ -36,6 +36,7 @@ CLAIMED = "您好，我是人工客服{name}，接下来由我为您服务。"
 HANDED_BACK = "人工客服已结束服务，智能助手继续为您服务。您可以接着说。"
 CLOSED = "本次人工服务已结束，感谢您的耐心。如还有问题，随时可以再找我们。"
 REQUEUED = "客服连接中断，正在为您重新转接其他客服，请稍候。"
+SEEN_TTL_S = 600.0
 
 
 class RasaDown(DeskError):
@@ -199,23 +200,28 @@ class HandoffService:
     # ---- live feed ------------------------------------------------------------------------------
 
     async def on_events(self, events: List[ConversationEvent]) -> None:
-        """Fans out messages of conversations on the desk to the consoles."""
+        """Fans out messages of conversations on the desk to the consoles, each once.
+
+        A citizen message usually arrives twice: first as the channel's live copy
+        (``user_live``, before NLU), then as Rasa's logged ``user`` event.
+        """
         for event in events:
-            if event.kind not in ("user", "bot") or not event.text:
+            if event.kind not in ("user", "user_live", "bot") or not event.text:
                 continue
             handoff = await self.store.get(event.sender_id)
             if handoff is None:
                 continue
-            if event.kind == "user":
+            if event.kind in ("user", "user_live") and event.message_id:
+                if not await self.store.first_sight(f"{event.sender_id}:{event.message_id}", SEEN_TTL_S):
+                    continue
+            if event.kind != "bot":
                 handoff.last_citizen_at = event.timestamp
                 await self.store.save(handoff)
-            speaker = (
-                "citizen" if event.kind == "user" else ("operator" if event.custom.get("operator") else "bot")
-            )
+            speaker = "operator" if event.custom.get("operator") else "bot"
             message = {
                 "type": "message",
                 "sender_id": event.sender_id,
-                "from": speaker,
+                "from": "citizen" if event.kind != "bot" else speaker,
                 "text": event.text,
                 "timestamp": event.timestamp,
                 "operator": event.custom.get("operator"),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import json
+import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, List, Optional, Set
 
@@ -108,6 +109,10 @@ class HandoffStore(abc.ABC):
         """Takes the conversation off the desk; returns what was there."""
 
     @abc.abstractmethod
+    async def first_sight(self, key: str, ttl_s: float) -> bool:
+        """True the first time ``key`` is seen within ``ttl_s`` (a message shown once)."""
+
+    @abc.abstractmethod
     async def publish(self, message: Dict[str, Any]) -> None:
         """Sends a live message to every console (on every desk replica)."""
 
@@ -141,6 +146,16 @@ class InMemoryHandoffStore(HandoffStore):
     def __init__(self) -> None:
         self._entries: Dict[str, str] = {}  # JSON, so callers never share mutable state
         self._subscribers: Set["asyncio.Queue[Dict[str, Any]]"] = set()
+        self._seen: Dict[str, float] = {}
+
+    async def first_sight(self, key: str, ttl_s: float) -> bool:
+        now = time.monotonic()
+        if len(self._seen) > 10_000:
+            self._seen = {k: t for k, t in self._seen.items() if t > now}
+        if self._seen.get(key, 0.0) > now:
+            return False
+        self._seen[key] = now + ttl_s
+        return True
 
     async def add(self, handoff: Handoff) -> Handoff:
         if handoff.sender_id not in self._entries:
@@ -278,6 +293,11 @@ class RedisHandoffStore(HandoffStore):
                 .execute()
             )
         return Handoff.from_json(raw) if raw else None
+
+    async def first_sight(self, key: str, ttl_s: float) -> bool:
+        return bool(
+            await self._redis.set(f"{self._prefix}seen:{key}", "1", nx=True, px=max(1, int(ttl_s * 1000)))
+        )
 
     async def publish(self, message: Dict[str, Any]) -> None:
         await self._redis.publish(self._prefix + "live", json.dumps(message, ensure_ascii=False))

@@ -195,3 +195,27 @@ async def test_a_waiting_citizen_may_leave_the_queue(desk) -> None:
     assert (await desk.delete("/api/handoffs/web-1")).status == 200
     assert (await (await desk.get("/api/handoffs/web-1/status")).json())["state"] == "none"
     assert (await desk.delete("/api/handoffs/web-1")).status == 404
+
+
+async def test_the_live_copy_and_rasas_logged_event_show_the_message_once(desk) -> None:
+    await _escalate(desk, "web-1")
+    headers = await login(desk, *OPERATOR_1)
+    token = headers["Authorization"].split()[1]
+    live = {
+        "sender_id": "web-1",
+        "event": "user_live",
+        "text": "路灯不亮",
+        "timestamp": 5.0,
+        "message_id": "m-7",
+    }
+    logged = {**live, "event": "user", "parse_data": {"intent": {"name": "complain", "confidence": 0.9}}}
+    later = {**logged, "message_id": "m-8", "text": "还是不亮"}
+    async with desk.ws_connect(f"/api/handoffs/live?token={token}") as ws:
+        for event in (live, logged, later):
+            await desk.post("/api/rasa/events", json={"events": [event]})
+        texts = []
+        while len(texts) < 2:
+            frame = json.loads((await asyncio.wait_for(ws.receive(), 5)).data)
+            if frame.get("type") == "message":
+                texts.append(frame["text"])
+    assert texts == ["路灯不亮", "还是不亮"]  # the logged copy of m-7 was not shown again

@@ -75,3 +75,9 @@ async def test_published_messages_reach_every_subscriber(store: HandoffStore) ->
     finally:
         await first.close()
         await second.close()
+
+
+async def test_first_sight_is_true_once(store: HandoffStore) -> None:
+    assert await store.first_sight("web-1:m1", 60) is True
+    assert await store.first_sight("web-1:m1", 60) is False
+    assert await store.first_sight("web-1:m2", 60) is True
