@@ -14,7 +14,7 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Dict, List, Optional
 
 from aiohttp import web
 from sqlalchemy import insert, select
@@ -99,6 +99,35 @@ class UserRepository:
                     )
                 )
                 log.info("desk.auth.user_created role=%s", role)
+
+    def create(self, username: str, password: str, role: str) -> bool:
+        """Adds a user; False when the name is taken."""
+        with self._engine.begin() as conn:
+            if conn.execute(select(users.c.username).where(users.c.username == username)).first():
+                return False
+            conn.execute(
+                insert(users).values(
+                    username=username, password_hash=hash_password(password), role=role, created_at=utcnow()
+                )
+            )
+        log.info("desk.auth.user_created role=%s", role)
+        return True
+
+    def set_password(self, username: str, password: str) -> bool:
+        with self._engine.begin() as conn:
+            changed = conn.execute(
+                users.update()
+                .where(users.c.username == username)
+                .values(password_hash=hash_password(password))
+            ).rowcount
+        return bool(changed)
+
+    def list(self) -> List[Dict[str, Any]]:
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(users.c.username, users.c.role, users.c.created_at).order_by(users.c.username)
+            )
+            return [{"username": r[0], "role": r[1], "created_at": r[2].isoformat() + "Z"} for r in rows]
 
 
 def authenticate(users_repo: UserRepository, username: str, password: str) -> Identity:

@@ -2,9 +2,10 @@
 // API: desk/handoff/routes.py. Live feed: /api/handoffs/live (websocket, token in the query).
 (function () {
   "use strict";
-  var TOKEN_KEY = "rexian.console.token", USER_KEY = "rexian.console.user";
+  var TOKEN_KEY = "rexian.console.token", USER_KEY = "rexian.console.user", ROLE_KEY = "rexian.console.role";
   var $ = function (id) { return document.getElementById(id); };
   var token = sessionStorage.getItem(TOKEN_KEY), me = sessionStorage.getItem(USER_KEY);
+  var role = sessionStorage.getItem(ROLE_KEY);
   var queue = [], selected = null, view = null, ws = null, pingTimer = null, pollTimer = null;
   var REASON_TAGS = { urgent: "紧急" };
   var CHANNELS = { webchat: "网页", wechat: "微信", rest: "接口", voice: "电话" };
@@ -37,8 +38,9 @@
       .then(function (r) { return r.json().then(function (b) { return { ok: r.ok, body: b }; }); })
       .then(function (res) {
         if (!res.ok) { $("login-error").textContent = (res.body.error && res.body.error.message) || "登录失败"; return; }
-        token = res.body.token; me = body.username;
+        token = res.body.token; me = body.username; role = res.body.role;
         sessionStorage.setItem(TOKEN_KEY, token); sessionStorage.setItem(USER_KEY, me);
+        sessionStorage.setItem(ROLE_KEY, role);
         start();
       })
       .catch(function () { $("login-error").textContent = "网络错误，请重试"; });
@@ -54,6 +56,7 @@
 
   function start() {
     $("login").hidden = true; $("desk").hidden = false; $("me").textContent = me;
+    $("accounts-toggle").hidden = role !== "admin";
     connect(); loadQueue();
     pollTimer = setInterval(function () { loadQueue(); renderQueue(); }, 5000);
   }
@@ -225,6 +228,29 @@
     api("POST", "/api/handoffs/" + encodeURIComponent(selected) + "/ticket", readDraft())
       .then(function (t) { $("draft-status").textContent = "已提交工单 " + t.id + "，派至 " + (t.owner_name || "待人工派单"); })
       .catch(function (e) { toast(e.message); });
+  });
+
+  // ---- accounts (admins) ----------------------------------------------------------------
+  function loadAccounts() {
+    api("GET", "/api/users").then(function (list) {
+      var body = $("accounts-list"); body.innerHTML = "";
+      list.forEach(function (u) {
+        var tr = document.createElement("tr");
+        [u.username, u.role === "admin" ? "管理员" : "坐席", u.created_at.slice(0, 10)].forEach(function (v) {
+          var td = document.createElement("td"); td.textContent = v; tr.appendChild(td);
+        });
+        body.appendChild(tr);
+      });
+    }).catch(function (e) { toast(e.message); });
+  }
+  $("accounts-toggle").addEventListener("click", function () { $("accounts").hidden = false; loadAccounts(); });
+  $("accounts-close").addEventListener("click", function () { $("accounts").hidden = true; });
+  $("account-form").addEventListener("submit", function (e) {
+    e.preventDefault();
+    var body = { username: $("a-username").value.trim(), password: $("a-password").value, role: $("a-role").value };
+    api("POST", "/api/users", body).then(function () {
+      toast("已新增账号 " + body.username); $("a-username").value = ""; $("a-password").value = ""; loadAccounts();
+    }).catch(function (err) { toast(err.message); });
   });
 
   if (token) start(); else { $("login").hidden = false; }
