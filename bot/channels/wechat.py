@@ -141,6 +141,26 @@ class WeChatOutput(OutputChannel):
         return last is not None and self._clock() - last <= CUSTOMER_SERVICE_WINDOW_S
 
 
+class TurnCollector(CollectingOutputChannel):
+    """Collects a turn's replies for the passive answer; once the turn is over, whatever Rasa
+    sends through it later (a reminder firing minutes afterwards) goes out through the
+    customer-service API instead of into a list nobody reads."""
+
+    def __init__(self, later: WeChatOutput) -> None:
+        super().__init__()
+        self._later = later
+        self._closed = False
+
+    def close(self) -> None:
+        self._closed = True
+
+    async def _persist_message(self, message: Dict[Text, Any]) -> None:
+        if self._closed:
+            await self._later.send_response(message["recipient_id"], message)
+        else:
+            await super()._persist_message(message)
+
+
 class WeChatInput(InputChannel):
     """Receives WeChat Official Account callbacks (plaintext or safe mode)."""
 
@@ -328,7 +348,7 @@ class WeChatInput(InputChannel):
             text_for_bot = await _transcribe(self.voice_transcriber, *inbound.voice)
         if text_for_bot is None:
             return list(inbound.reply)
-        collector = CollectingOutputChannel()
+        collector = TurnCollector(self.output)
         metadata = {"wechat": inbound.metadata}
         await on_new_message(
             UserMessage(
@@ -340,6 +360,7 @@ class WeChatInput(InputChannel):
                 metadata=metadata,
             )
         )
+        collector.close()  # from now on (reminders) messages go out through the API
         count = len(collector.messages)
         if count:
             log.info("wechat.turn.done msg=%s sender=%s messages=%d", msg_ref, hashed(openid), count)

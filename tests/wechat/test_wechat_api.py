@@ -195,3 +195,18 @@ async def test_logs_carry_no_citizen_text_openid_secret_or_token(
         assert event in caplog.text
     for secret in private + fake_api.valid_tokens:
         assert secret not in caplog.text
+
+
+async def test_a_reminder_after_the_turn_goes_out_through_the_api(fake_api: FakeWeChatApi) -> None:
+    from bot.channels.wechat import TurnCollector
+
+    store = InMemoryWeChatStore()
+    await store.touch_user(OPENID, time.time(), ttl_s=3600)
+    collector = TurnCollector(WeChatOutput(_client(fake_api, store), store))
+    await collector.send_text_message(OPENID, "在回合内")
+    assert [m["text"] for m in collector.messages] == ["在回合内"] and fake_api.texts_to() == []
+    collector.close()
+    await collector.send_text_with_buttons(
+        OPENID, "人工客服暂时都在忙", [{"title": "留言等回电", "payload": "留言"}]
+    )
+    assert fake_api.texts_to() == ["人工客服暂时都在忙\n可直接回复：“留言等回电”"]
