@@ -14,7 +14,9 @@ reply holds a single message, and one text keeps the answer whole and in order.
 Settings (credentials.yml): token, appid, secret (required); aes_key (empty: plaintext mode;
 set: safe mode, plaintext callbacks refused); api_base; store (``in_memory`` or a
 ``redis://`` URL); passive_timeout (s, default 4); template_id and template_field (the
-template message for notices outside the 48 h window; empty: such notices are dropped).
+template message for notices outside the 48 h window; empty: such notices are dropped);
+speech_url (voice messages WeChat did not transcribe go to the speech service) and desk_url
+(pictures are stored in desk so the ticket keeps them).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import asyncio
 import hashlib
 import logging
 import time
+from dataclasses import replace
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text, Tuple
 from xml.parsers.expat import ExpatError
 
@@ -35,6 +38,7 @@ from wechatpy import parse_message
 
 from bot.channels import wechat_messages as texts
 from bot.channels.live_copy import with_live_copy
+from bot.channels.media import DeskUploads, SpeechClient
 from bot.channels.silence import conversation_paused
 from bot.channels.wechat_api import DEFAULT_API_BASE, WINDOW_CLOSED, WeChatApiClient, WeChatApiError
 from bot.channels.wechat_security import (
@@ -195,6 +199,8 @@ class WeChatInput(InputChannel):
                 passive_timeout_s=passive_timeout,
                 template_id=settings.get("template_id", ""),
                 template_field=settings.get("template_field") or "content",
+                speech_url=settings.get("speech_url", ""),
+                desk_url=settings.get("desk_url", ""),
             )
         except ValueError as exc:
             raise InvalidConfigException(f"WeChat channel: {exc}") from exc
@@ -214,6 +220,8 @@ class WeChatInput(InputChannel):
         voice_transcriber: Optional[VoiceTranscriber] = None,
         template_id: str = "",
         template_field: str = "content",
+        speech_url: str = "",
+        desk_url: str = "",
     ) -> None:
         if not 0 < passive_timeout_s < 5:
             raise ValueError("passive_timeout must be between 0 and 5 s (WeChat waits 5 s)")
@@ -225,12 +233,39 @@ class WeChatInput(InputChannel):
         self.max_body_bytes = max_body_bytes
         self.max_clock_skew_s = max_clock_skew_s
         self.clock = clock
-        self.voice_transcriber = voice_transcriber
+        self.voice_transcriber = voice_transcriber or (
+            self._speech_transcriber(speech_url) if speech_url else None
+        )
+        self.uploads = DeskUploads(desk_url) if desk_url else None
         self.output = WeChatOutput(self.api, self.store, clock, template_id, template_field)
         self.turns = TurnCoordinator(self.store, self._deliver, passive_timeout_s=passive_timeout_s)
 
     def get_output_channel(self) -> OutputChannel:
         return self.output
+
+    def _speech_transcriber(self, speech_url: str) -> VoiceTranscriber:
+        speech = SpeechClient(speech_url)
+
+        async def transcribe(media_id: str, fmt: str) -> Optional[str]:
+            audio = await self.api.download_media(media_id)
+            return await speech.transcribe(audio)
+
+        return transcribe
+
+    async def _kept_image(self, inbound: texts.Inbound) -> texts.Inbound:
+        """A picture stored in desk (WeChat's own link expires), or the message as it came."""
+        media_id = inbound.metadata.get("media_id")
+        if self.uploads is None or not media_id:
+            return inbound
+        try:
+            image = await self.api.download_media(media_id)
+        except WeChatApiError as exc:
+            log.warning("wechat.image.download_failed errcode=%d", exc.errcode)
+            return inbound
+        url = await self.uploads.keep_image(image)
+        if url is None:
+            return inbound
+        return replace(inbound, text_for_bot=f"[图片] {url}", preface=(texts.IMAGE_KEPT,))
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint("wechat_webhook")
@@ -343,6 +378,8 @@ class WeChatInput(InputChannel):
         on_new_message: Callable[[UserMessage], Awaitable[Any]],
         agent: Any = None,
     ) -> List[str]:
+        if inbound.kind == "image":
+            inbound = await self._kept_image(inbound)
         text_for_bot = inbound.text_for_bot
         if text_for_bot is None and inbound.voice and self.voice_transcriber is not None:
             text_for_bot = await _transcribe(self.voice_transcriber, *inbound.voice)

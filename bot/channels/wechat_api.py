@@ -23,6 +23,7 @@ DEFAULT_API_BASE = "https://api.weixin.qq.com"
 # WeChat's answers when a token is invalid, malformed or expired: drop it and fetch anew once.
 TOKEN_REJECTED = frozenset({40001, 40014, 42001})
 WINDOW_CLOSED = 45015  # the user has not written within 48 h
+MAX_MEDIA_BYTES = 10 * 1024 * 1024
 NETWORK_ERROR = -2  # our code, never WeChat's: the API did not answer usefully
 
 
@@ -126,6 +127,37 @@ class WeChatApiClient:
         """
         payload = {"touser": openid, "template_id": template_id, "data": data}
         await self._post_with_token("template_send", "/cgi-bin/message/template/send", payload)
+
+    async def download_media(self, media_id: str) -> bytes:
+        """A voice message's or picture's bytes (``/cgi-bin/media/get``; kept 3 days by WeChat).
+
+        Raises:
+            WeChatApiError: WeChat answered with an error (JSON) or did not answer.
+        """
+        for attempt in (1, 2):
+            token = await self.access_token()
+            if self._session is None or self._session.closed:
+                self._session = aiohttp.ClientSession(timeout=self._timeout)
+            try:
+                async with self._session.get(
+                    self._api_base + "/cgi-bin/media/get",
+                    params={"access_token": token, "media_id": media_id},
+                ) as response:
+                    kind = response.headers.get("Content-Type", "")
+                    body = await response.content.read(MAX_MEDIA_BYTES + 1)
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                raise WeChatApiError("media_get", NETWORK_ERROR, type(exc).__name__) from exc
+            if len(body) > MAX_MEDIA_BYTES:
+                raise WeChatApiError("media_get", NETWORK_ERROR, "media too large")
+            if "json" not in kind and "text/plain" not in kind:
+                return body
+            data = json.loads(body or b"{}")
+            errcode = int(data.get("errcode") or NETWORK_ERROR)
+            if errcode in TOKEN_REJECTED and attempt == 1:
+                await self._store.drop_access_token(token)
+                continue
+            raise _error("media_get", data)
+        raise WeChatApiError("media_get", NETWORK_ERROR, "unreachable")
 
     async def _post_with_token(self, operation: str, path: str, payload: Dict[str, Any]) -> None:
         """POSTs ``payload``; a rejected token is dropped and the call made once more."""

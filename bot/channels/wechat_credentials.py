@@ -22,6 +22,8 @@ OPTIONAL_DEFAULTS = {
     "WECHAT_API_BASE": DEFAULT_API_BASE,
     "WECHAT_STORE": "in_memory",
     "WECHAT_TEMPLATE_ID": "",  # empty: no notices outside the 48 h window
+    "SPEECH_URL": "",  # empty: untranscribed voice messages get a polite answer
+    "DESK_URL": "",  # empty: pictures keep WeChat's own (expiring) link
 }
 # The web chat channel is always on; its variables get these defaults when unset.
 WEBCHAT_DEFAULTS = {"WEBCHAT_STORE": "in_memory", "WEBCHAT_ORIGINS": "*"}

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Callable
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from bot.channels import wechat_messages as texts
 from bot.channels.wechat import WeChatInput
@@ -221,3 +223,71 @@ async def test_odd_but_wellformed_messages_never_fail(make_channel: Callable[...
         assert (await server.post(event_xml("CLICK", create_time=1_700_000_002)))[1] != "success"
         assert (await server.post(no_type))[0] == 400
     assert bot.received == []
+
+
+class _Media:
+    """A fake speech service and a fake desk upload endpoint, recording what they got."""
+
+    def __init__(self, transcript: str = "垃圾三天没人清运", speech_status: int = 200) -> None:
+        self.audio: list = []
+        self.images: list = []
+        self.transcript, self.speech_status = transcript, speech_status
+        app = web.Application()
+        app.router.add_post("/transcribe", self._transcribe)
+        app.router.add_post("/api/chat/uploads", self._upload)
+        self.server = TestServer(app)
+
+    async def _transcribe(self, request: web.Request) -> web.Response:
+        self.audio.append(await request.read())
+        if self.speech_status >= 400:
+            return web.json_response({"error": {"code": "corrupt", "message": "音频无法解析"}}, status=422)
+        return web.json_response({"text": self.transcript, "duration_s": 1.0, "elapsed_s": 0.2})
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        self.images.append(await request.read())
+        return web.json_response({"url": "/uploads/kept-1.jpg"}, status=201)
+
+
+async def test_voice_is_downloaded_and_transcribed_by_the_speech_service(
+    make_channel: Callable[..., WeChatInput], fake_api
+) -> None:
+    media = _Media()
+    await media.server.start_server()
+    fake_api.media["media-voice-1"] = (b"#!AMR\n" + b"\x00" * 100, "audio/amr")
+    bot = FakeBot()
+    url = str(media.server.make_url("")).rstrip("/")
+    async with ChannelServer(make_channel(speech_url=url), bot) as server:
+        _, reply = await server.post(voice_xml(None))
+    assert media.audio == [b"#!AMR\n" + b"\x00" * 100]
+    assert bot.texts == ["垃圾三天没人清运"]
+    assert reply_content(reply) == "收到：垃圾三天没人清运"
+    await media.server.close()
+
+
+async def test_voice_the_speech_service_refuses_gets_the_polite_answer(
+    make_channel: Callable[..., WeChatInput], fake_api
+) -> None:
+    media = _Media(speech_status=422)
+    await media.server.start_server()
+    fake_api.media["media-voice-1"] = (b"garbage", "audio/amr")
+    bot = FakeBot()
+    async with ChannelServer(make_channel(speech_url=str(media.server.make_url(""))), bot) as server:
+        _, reply = await server.post(voice_xml(None))
+    assert bot.received == [] and reply_content(reply) == texts.VOICE_UNSUPPORTED
+    await media.server.close()
+
+
+async def test_a_picture_is_kept_in_desk_and_the_complaint_gets_desks_link(
+    make_channel: Callable[..., WeChatInput], fake_api
+) -> None:
+    media = _Media()
+    await media.server.start_server()
+    fake_api.media["media-img-1"] = (b"\xff\xd8\xff" + b"\x00" * 50, "image/jpeg")
+    desk = str(media.server.make_url("")).rstrip("/")
+    bot = FakeBot()
+    async with ChannelServer(make_channel(desk_url=desk), bot) as server:
+        _, reply = await server.post(image_xml("http://mmbiz.qpic.cn/mmbiz_jpg/abc/0"))
+    assert media.images == [b"\xff\xd8\xff" + b"\x00" * 50]
+    assert bot.texts == [f"[图片] {desk}/uploads/kept-1.jpg"]
+    assert reply_content(reply).startswith(texts.IMAGE_KEPT)
+    await media.server.close()

@@ -148,6 +148,7 @@ class FakeWeChatApi:
     token_requests: int = 0
     valid_tokens: List[str] = field(default_factory=list)
     sent: List[Dict[str, Any]] = field(default_factory=list)
+    media: Dict[str, Tuple[bytes, str]] = field(default_factory=dict)  # media_id -> (bytes, type)
     url: str = ""
     _runner: Optional[web.AppRunner] = None
 
@@ -156,6 +157,7 @@ class FakeWeChatApi:
         app.router.add_get("/cgi-bin/token", self._token)
         app.router.add_post("/cgi-bin/message/custom/send", self._send)
         app.router.add_post("/cgi-bin/message/template/send", self._send)
+        app.router.add_get("/cgi-bin/media/get", self._media)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -187,6 +189,14 @@ class FakeWeChatApi:
         token = f"ACCESS_TOKEN_{self.token_requests}_{uuid.uuid4().hex[:6]}"
         self.valid_tokens.append(token)
         return web.json_response({"access_token": token, "expires_in": self.expires_in})
+
+    async def _media(self, request: web.Request) -> web.Response:
+        if request.query.get("access_token") not in self.valid_tokens:
+            return web.json_response({"errcode": 40001, "errmsg": "invalid credential"})
+        found = self.media.get(request.query.get("media_id", ""))
+        if found is None:
+            return web.json_response({"errcode": 40007, "errmsg": "invalid media_id"})
+        return web.Response(body=found[0], content_type=found[1])
 
     async def _send(self, request: web.Request) -> web.Response:
         if request.query.get("access_token") not in self.valid_tokens:
