@@ -25,8 +25,8 @@ OPTIONAL_DEFAULTS = {
     "SPEECH_URL": "",  # empty: untranscribed voice messages get a polite answer
     "DESK_URL": "",  # empty: pictures keep WeChat's own (expiring) link
 }
-# The web chat channel is always on; its variables get these defaults when unset.
-WEBCHAT_DEFAULTS = {"WEBCHAT_STORE": "in_memory", "WEBCHAT_ORIGINS": "*"}
+# The web chat and voice channels are always on; their variables get these defaults when unset.
+WEBCHAT_DEFAULTS = {"WEBCHAT_STORE": "in_memory", "WEBCHAT_ORIGINS": "*", "SPEECH_URL": ""}
 
 
 def credentials_for_run(base: Path, environ: MutableMapping[str, str], out_dir: Path) -> Path:

@@ -100,7 +100,7 @@ def test_make_run_drops_the_wechat_block_when_wechat_token_is_unset(tmp_path: Pa
     assert chosen != base
     assert yaml.safe_load(chosen.read_text(encoding="utf-8")) == {"rest": None}
     assert create_http_input_channels(None, str(chosen))  # Rasa starts: no unset ${VAR}
-    assert environ == {"WEBCHAT_STORE": "in_memory", "WEBCHAT_ORIGINS": "*"}  # web chat is always on
+    assert environ == {"WEBCHAT_STORE": "in_memory", "WEBCHAT_ORIGINS": "*", "SPEECH_URL": ""}
 
 
 def test_the_projects_credentials_start_rasa_with_the_web_chat_on_embedded_defaults(tmp_path: Path) -> None:
@@ -108,7 +108,7 @@ def test_the_projects_credentials_start_rasa_with_the_web_chat_on_embedded_defau
     chosen = credentials_for_run(ROOT / "credentials.yml", environ, tmp_path / "var")
     with mock.patch.dict(os.environ, environ):
         channels = create_http_input_channels(None, str(chosen))
-    assert {c.name() for c in channels} == {"rest", "webchat"}
+    assert {c.name() for c in channels} == {"rest", "webchat", "voice"}
 
 
 def test_make_run_keeps_the_block_and_fills_optional_defaults_when_set(tmp_path: Path) -> None:
