@@ -128,7 +128,9 @@ class ValidateComplaintForm(FormValidationAction):
             await self.desk.escalate(tracker.sender_id, channel, "urgent", {"description": text})
         except DeskUnavailable:
             return None
-        dispatcher.utter_message(text="已同时为您优先转接人工客服。接通之前，请先回答我几个问题，方便尽快处置。")
+        dispatcher.utter_message(
+            text="已同时为您优先转接人工客服。接通之前，请先回答我几个问题，方便尽快处置。"
+        )
         return "queued"
 
     async def _confirmation(

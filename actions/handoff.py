@@ -140,7 +140,7 @@ class ActionLeaveCallback(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         phone = tracker.get_slot("phone")
-        said = _citizen_words(tracker)
+        said = _citizen_words(tracker)  # what the citizen asked or reported, not "留言" or the phone
         description = tracker.get_slot("description") or "；".join(said[-3:]) or "市民请求人工回电"
         payload: Dict[str, Any] = {
             "sender_id": tracker.sender_id,
@@ -190,12 +190,18 @@ class ActionHandleFallback(Action):
         return []
 
 
+NOT_CONTENT = frozenset({"leave_callback", "request_human", "affirm", "deny", "anonymous", "greet", "thank"})
+
+
 def _citizen_words(tracker: Tracker) -> List[str]:
-    return [
-        e.get("text") or ""
-        for e in tracker.events
-        if e.get("event") == "user" and e.get("text") and not str(e.get("text")).startswith("/")
-    ]
+    """The citizen's messages that say what they need (no commands, answers or phone numbers)."""
+    words = []
+    for event in tracker.events:
+        text = str(event.get("text") or "") if event.get("event") == "user" else ""
+        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        if text and not text.startswith("/") and intent not in NOT_CONTENT and not find_phone(text):
+            words.append(text)
+    return words
 
 
 def _previous_user_intent(tracker: Tracker) -> Optional[str]:

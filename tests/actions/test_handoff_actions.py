@@ -83,13 +83,17 @@ async def test_a_callback_ticket_takes_the_citizen_out_of_the_queue(desk, domain
         "留言",
         "leave_callback",
         phone="13912345678",
-        events=[_user("小区停水三天了", "complain", 1.0), _user("留言", "leave_callback", 2.0)],
+        events=[
+            _user("小区停水三天了", "complain", 1.0),
+            _user("留言", "leave_callback", 2.0),
+            _user("13912345678", "inform", 3.0),
+        ],
     )
     events = await _with(ActionLeaveCallback(), desk).run(dispatcher, tracker, domain)
     text = dispatcher.messages[0]["text"]
     assert "工单编号 SF" in text and "139****5678" in text
     ticket = await desk.get_ticket(slot_events(events)["ticket_id"])
-    assert "留言待回电" in ticket["description"] and "停水" in ticket["description"]
+    assert ticket["description"] == "【留言待回电】小区停水三天了"
     assert (await desk.handoff_status("citizen-1"))["state"] == "none"
 
 
