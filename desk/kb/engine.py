@@ -9,6 +9,7 @@ before they are written, and written atomically.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import logging
 import os
 import tempfile
@@ -41,12 +42,14 @@ from desk.kb.ranking import (
     rank_scores,
     rerank,
 )
+from desk.kb.scope import ObjectCheck
 from desk.kb.text import Analyzer, normalize
 
 log = logging.getLogger(__name__)
 Signature = Tuple[int, int, int]  # inode, mtime_ns, size
 MAX_DOCUMENT_BYTES = 200_000
 THRESHOLD = 0.5
+LARGE_CORPUS = 1000  # documents from which start-up ends with a garbage collection
 FOLLOW_UP_OVERRIDE = 0.9  # a follow-up leaves its context only for a clearly better match
 _ANAPHORA = ("那", "这", "它", "还有", "还要", "还需", "另外", "然后", "如果", "要是", "那么")
 
@@ -121,10 +124,16 @@ class KnowledgeBase:
         passages = CachedPassages(embedder, cache_dir) if embedder is not None else None
         self._embedder = embedder
         self._indexer = Indexer(Analyzer(), passages)
+        self._objects = ObjectCheck(self._indexer.analyzer)
         self._parsed: Dict[str, Tuple[Signature, Union[Document, DocumentError]]] = {}
         self._lock = threading.RLock()
         self._checked = time.monotonic()
         self._snapshot = self._build(self._scan())
+        if len(self._snapshot.documents) >= LARGE_CORPUS:
+            # Counted as new, the start-up objects would make the first reload's allocations
+            # trigger a full collection of all of them (seconds at 10,000 documents); once
+            # collected they are old, and a reload's few new objects stay below the trigger.
+            gc.collect()
 
     @property
     def uses_embeddings(self) -> bool:
@@ -175,7 +184,7 @@ class KnowledgeBase:
             (time.perf_counter() - started) * 1000,
         )
         cues = "".join("".join(c) for _, c in self._indexer.analyzer.lexicon.section_cues)
-        vocabulary = normalize("".join(d.source for d in documents)) + cues
+        vocabulary = "".join(index.text(i) for i in range(len(documents))) + cues
         return _Snapshot(documents, errors, index, dict(signatures), vocabulary)
 
     def _parse(self, name: str, signature: Signature) -> Union[Document, DocumentError]:
@@ -256,6 +265,7 @@ class KnowledgeBase:
         )
         ranked = [int(p) for p in np.argsort(-scores)[: min(3, int(within.sum()))]]
         found = evidence(features, ranked[0], mask)
+        found["foreign_object"] = float(bool(self._objects.foreign(query, snapshot.index.text(ranked[0]))))
         confidence = self._confidence.confidence(found, bool(features.similarity.any()))
         return _Hit(ranked[0], confidence, features, found, ranked, query)
 

@@ -26,7 +26,7 @@ from pydantic import BaseModel
 
 from desk.kb.embedding import load_embedder
 from desk.kb.engine import Answer, KnowledgeBase
-from desk.kb.ranking import FEATURES_LEXICAL, FEATURES_WITH_VECTORS, WEIGHTS
+from desk.kb.ranking import FEATURES_LEXICAL, FEATURES_WITH_VECTORS, RULES, WEIGHTS
 from desk.settings import ROOT
 
 DEFAULT_QUESTIONS = Path(__file__).parent / "eval" / "shared_questions.yml"
@@ -130,7 +130,7 @@ def fit_confidence(outcomes: Sequence[Outcome], uses_embeddings: bool) -> Dict[s
     """Logistic weights: a correct top document is 1, an out-of-scope question's top one 0.
 
     In-scope questions whose top document is wrong are left out: they say nothing about
-    whether the question is answerable.
+    whether the question is answerable. So are those a rule (`RULES`) already decides.
     """
     from sklearn.linear_model import LogisticRegression
 
@@ -141,6 +141,7 @@ def fit_confidence(outcomes: Sequence[Outcome], uses_embeddings: bool) -> Dict[s
         if not o.question.context
         and o.answer.evidence
         and (o.question.doc is None or o.answer.ranked[0] == o.question.doc)
+        and not any(o.answer.evidence.get(rule) for rule in RULES)
     ]
     features = [[o.answer.evidence[n] for n in names] for o in rows]
     labels = [int(o.question.doc is not None) for o in rows]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
@@ -110,13 +110,18 @@ def _relative(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class ConfidenceModel:
-    """Logistic weights over `evidence()`; one set with embeddings, one for BM25 alone."""
+    """Logistic weights over `evidence()`; one set with embeddings, one for BM25 alone.
+
+    `rules` are set by hand, not fitted: evidence that alone decides (a question about a
+    thing the document never mentions), added to the logit of both sets.
+    """
 
     with_vectors: Dict[str, float]
     lexical_only: Dict[str, float]
+    rules: Dict[str, float] = field(default_factory=dict)
 
     def confidence(self, evidence: Dict[str, float], has_vectors: bool) -> float:
-        weights = self.with_vectors if has_vectors else self.lexical_only
+        weights = {**(self.with_vectors if has_vectors else self.lexical_only), **self.rules}
         logit = weights.get("bias", 0.0) + sum(weights.get(k, 0.0) * v for k, v in evidence.items())
         return 1.0 / (1.0 + math.exp(-max(min(logit, 50.0), -50.0)))
 
@@ -127,6 +132,7 @@ def load_confidence_model(path: Path = WEIGHTS) -> ConfidenceModel:
     return ConfidenceModel(
         with_vectors={str(k): float(v) for k, v in data["with_vectors"].items()},
         lexical_only={str(k): float(v) for k, v in data["lexical_only"].items()},
+        rules={str(k): float(v) for k, v in (data.get("rules") or {}).items()},
     )
 
 
@@ -146,3 +152,4 @@ def evidence(features: QueryFeatures, position: int, mask: np.ndarray) -> Dict[s
 
 FEATURES_WITH_VECTORS = ("coverage", "log_bm25", "keyword", "similarity_z")
 FEATURES_LEXICAL = ("coverage", "log_bm25", "keyword")
+RULES = ("foreign_object",)  # evidence weighed by `rules` in confidence.yml, never fitted

@@ -27,13 +27,23 @@ _SPACES = re.compile(r"\s+")
 
 
 @dataclass(frozen=True)
+class ObjectWords:
+    """How to recognise a word that names a thing (see `scope.py`)."""
+
+    suffixes: Tuple[str, ...] = ()  # "证", "卡": 结婚证, 社保卡
+    action_prefixes: FrozenSet[str] = frozenset()  # "补证", "辆车" are no new thing
+    modal_prefixes: FrozenSet[str] = frozenset()  # nor is "能多贷"
+
+
+@dataclass(frozen=True)
 class Lexicon:
-    """Word lists of `lexicon.yml`: stop words, expansions and section cues."""
+    """Word lists of `lexicon.yml`: stop words, expansions, section cues and object words."""
 
     stopwords: FrozenSet[str]
     expansions: Dict[str, Tuple[str, ...]]  # colloquial variant -> the documents' words
     section_cues: Tuple[Tuple[Tuple[str, ...], Tuple[str, ...]], ...]  # (headings, cues)
     pattern: Pattern[str]
+    object_words: ObjectWords = ObjectWords()
 
 
 @lru_cache(maxsize=4)
@@ -51,7 +61,13 @@ def load_lexicon(path: Path = LEXICON) -> Lexicon:
     variants = sorted(expansions, key=len, reverse=True)
     pattern = re.compile("|".join(re.escape(v) for v in variants)) if variants else re.compile(r"(?!)")
     stopwords = frozenset(normalize(str(w)) for w in data.get("stopwords") or [])
-    return Lexicon(stopwords, expansions, cues, pattern)
+    objects = data.get("object_words") or {}
+    object_words = ObjectWords(
+        tuple(normalize(str(s)) for s in objects.get("suffixes") or []),
+        frozenset(normalize(str(p)) for p in objects.get("action_prefixes") or []),
+        frozenset(normalize(str(p)) for p in objects.get("modal_prefixes") or []),
+    )
+    return Lexicon(stopwords, expansions, cues, pattern, object_words)
 
 
 def normalize(text: str) -> str:
@@ -104,6 +120,14 @@ class Analyzer:
                 if word not in self.lexicon.stopwords and (len(word) > 1 or word in self._known):
                     found.append(word)
         return found
+
+    def segments(self, word: str) -> List[str]:
+        """The words a compound is made of ("公积金贷款" -> 公积金, 贷款), or none when its
+        parts do not spell it out ("居住证" has only "居住")."""
+        word = normalize(word)
+        parts = [p for p in dict.fromkeys(self._jieba.lcut_for_search(word)) if p != word and len(p) > 1]
+        parts = [p for p in parts if not any(p != o and p in o for o in parts)]
+        return parts if sum(map(len, parts)) == len(word) and len(parts) > 1 else []
 
     def terms(self, text: str) -> List[str]:
         """Index terms: content words plus character bigrams (marked with '#')."""
