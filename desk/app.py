@@ -10,6 +10,8 @@ from typing import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
+from desk.admin.routes import admin_context
+from desk.admin.routes import routes as admin_routes
 from desk.audit import AuditLog
 from desk.auth import TokenSigner, UserRepository
 from desk.auth_routes import routes as auth_routes
@@ -79,6 +81,7 @@ def create_app(settings: Settings) -> web.Application:
     app[EVENT_BUS] = EventBus()
     app[EVENTS_TOKEN] = settings.events_token.get_secret_value() if settings.events_token else ""
     app.cleanup_ctx.append(_resources)
+    app.cleanup_ctx.append(admin_context)
     app.router.add_get("/health", health)
     app.router.add_routes(auth_routes)
     app.router.add_routes(ticket_routes)
@@ -86,6 +89,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_routes(kb_routes)
     app.router.add_routes(web_routes)
     app.router.add_routes(event_routes)
+    app.router.add_routes(admin_routes)
     app.router.add_routes(handoff_routes)
     app.cleanup_ctx.append(
         kb_context_for(settings.kb_dir, settings.kb_embedder, settings.kb_cache_dir, profile.city.timezone)

@@ -108,6 +108,46 @@ audit_log = Table(
 )
 
 
+# Admin review queue (desk/admin): citizen messages the bot understood poorly.
+review_items = Table(
+    "review_items",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source_ref", String(200), nullable=False, unique=True),  # dedup key of the origin
+    Column("reason", String(32), nullable=False),  # low_confidence | fallback | takeover | reassignment
+    Column("sender_id", String(128), index=True),
+    Column("text", Text, nullable=False),  # personal data masked
+    Column("intent", String(64)),  # what the bot understood
+    Column("confidence", Float),
+    Column("context", Text),  # JSON: the conversation around the message, masked
+    Column("status", String(16), nullable=False, index=True),  # open | annotated | dismissed
+    Column("resolution", Text),  # JSON of the admin's decision
+    Column("created_at", DateTime, nullable=False),  # naive UTC
+    Column("resolved_at", DateTime),
+    Column("resolved_by", String(64)),
+)
+
+# Rasa models trained, evaluated, promoted and rolled back from desk's admin page.
+rasa_models = Table(
+    "rasa_models",
+    metadata,
+    Column("id", String(64), primary_key=True),  # the file name without .tar.gz
+    Column("path", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # training | trained | failed | active | retired
+    Column("mode", String(16), nullable=False),  # full | finetune | external
+    Column("base_id", String(64)),
+    Column("progress", Float, nullable=False, default=0.0),
+    Column("stage", String(200)),
+    Column("fingerprint", Text),  # JSON: hashes of config, domain, intents (finetune is allowed when equal)
+    Column("metrics", Text),  # JSON: evaluation on the held-out set
+    Column("created_at", DateTime, nullable=False),
+    Column("finished_at", DateTime),
+    Column("train_seconds", Float),
+    Column("promoted_at", DateTime),
+    Column("created_by", String(64)),
+)
+
+
 def make_engine(url: str) -> Engine:
     """Creates the engine; SQLite gets a busy timeout and foreign keys."""
     if url.startswith("sqlite:///"):

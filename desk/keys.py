@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from desk.admin.service import AdminService
 from desk.audit import AuditLog
 from desk.auth import TokenSigner, UserRepository
 from desk.city.profile import CityProfile
@@ -18,3 +19,4 @@ TICKETS = web.AppKey("tickets", TicketService)
 SIGNER = web.AppKey("signer", TokenSigner)
 USERS = web.AppKey("users", UserRepository)
 AUDIT = web.AppKey("audit", AuditLog)
+ADMIN = web.AppKey("admin", AdminService)
