@@ -5,14 +5,15 @@ PY := $(VENV)/bin/python
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help setup model run test shell eval bench
+.PHONY: help setup model run test shell eval bench bench-admin
 
 help:
 	@echo "make run    set up, train if needed, start Rasa (5005), actions (5055), desk (8000)"
 	@echo "make test   set up, train if needed, run the whole test suite"
 	@echo "make shell  talk to the running bot in the terminal (rasa shell over REST)"
 	@echo "make eval   dispatch figures (per scenario, noise matrix, owner accuracy) and knowledge-base figures"
-	@echo "make bench  classify and knowledge-base latency benchmarks"
+	@echo "make bench  classify, knowledge-base, WeChat acknowledgement and operator-console latency"
+	@echo "make bench-admin  full and incremental Rasa training time and model swap time (slow)"
 
 $(VENV)/.installed: requirements.lock scripts/setup.sh
 	bash scripts/setup.sh
@@ -36,8 +37,14 @@ shell: setup
 eval: setup
 	$(PY) -m desk.dispatch.evaluate
 	$(PY) -m desk.kb.evaluate --kb-dir desk/city/shifan/kb --questions desk/city/shifan/kb_questions.yml
-	@if [ -d ../shared/kb ]; then $(PY) -m desk.kb.evaluate --kb-dir ../shared/kb --questions desk/kb/eval/shared_heldout.yml; fi
+	@if [ -d ../shared/kb ]; then for set in shared_heldout shared_heldout2 shared_heldout3; do \
+	  $(PY) -m desk.kb.evaluate --kb-dir ../shared/kb --questions desk/kb/eval/$$set.yml; done; fi
 
 bench: setup
 	$(PY) benchmarks/classify_latency.py
 	$(PY) -m desk.kb.bench
+	$(PY) benchmarks/wechat_ack.py
+	$(PY) benchmarks/handoff_latency.py
+
+bench-admin: setup
+	$(PY) benchmarks/admin_training.py

@@ -7,6 +7,7 @@ Ports: DESK_PORT (8000), ACTIONS_PORT (5055), RASA_PORT (5005).
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -15,6 +16,7 @@ import sys
 import threading
 import time
 import urllib.request
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Dict, List, Optional
 
@@ -153,9 +155,43 @@ def _healthy(url: str) -> bool:
         return False
 
 
+def promoted_model(env: Dict[str, str], built: Path) -> Optional[Path]:
+    """The model an admin promoted (or rolled back to) on desk's admin page, if it should run.
+
+    It wins over the model built from the files unless the files changed after the promotion
+    (the build is newer), so a restart neither undoes a promotion nor hides new data.
+    """
+    try:
+        found = subprocess.run(
+            [sys.executable, "-m", "desk.admin", "active", "--json"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if found.returncode != 0 or not found.stdout.strip():
+        return None
+    try:
+        active = json.loads(found.stdout.strip().splitlines()[-1])
+        path = Path(active["path"])
+        promoted = datetime.fromisoformat(active["promoted_at"]).replace(tzinfo=timezone.utc).timestamp()
+    except (ValueError, KeyError, TypeError):
+        return None
+    if not path.exists() or path.resolve() == built.resolve() or built.stat().st_mtime > promoted:
+        return None
+    return path
+
+
 def main() -> int:
     model = ensure_model()
     env = environment()
+    promoted = promoted_model(env, model)
+    if promoted is not None:
+        say("stack", f"using the model promoted on the admin page: {promoted.name}")
+        model = promoted
     stack = Stack()
 
     def on_signal(signum: int, _frame: object) -> None:

@@ -36,7 +36,7 @@ _CHIT_CHAT = re.compile(r"你好|您好|谢谢|在吗|机器人|测试|哈哈|�
 
 def hand_written_examples() -> Set[str]:
     texts: Set[str] = set()
-    for path in (ROOT / "nlu_data").glob("*.yml"):
+    for path in (ROOT / "nlu_data").rglob("*.yml"):  # including nlu_data/reviewed/ (admins)
         if path == TARGET:
             continue
         for block in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu", []):

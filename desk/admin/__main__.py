@@ -108,7 +108,13 @@ async def run(args: argparse.Namespace, service: AdminService) -> Any:
         active = await asyncio.to_thread(service.registry.active)
         if active is None:
             return 1
-        print(active["path"])
+        if getattr(args, "json", False):
+            promoted = active.get("promoted_at")
+            print(
+                json.dumps({"path": str(active["path"]), "promoted_at": str(promoted) if promoted else None})
+            )
+        else:
+            print(active["path"])
         return 0
     if args.command == "evaluate":
         metrics = await service.evaluate(args.model)
@@ -136,7 +142,10 @@ def parser() -> argparse.ArgumentParser:
     training = commands.add_parser("train", help="训练新模型并在保留测试集上评估")
     training.add_argument("--mode", choices=("auto", "full", "finetune"), default="auto")
     commands.add_parser("list", help="列出模型")
-    commands.add_parser("active", help="打印上线中的模型文件路径（没有则退出码 1），供启动脚本加载")
+    active_cmd = commands.add_parser(
+        "active", help="打印上线中的模型文件路径（没有则退出码 1），供启动脚本加载"
+    )
+    active_cmd.add_argument("--json", action="store_true", help="输出 {path, promoted_at}")
     for name in ("evaluate", "compare", "promote", "rollback"):
         commands.add_parser(name).add_argument("model")
     return main
