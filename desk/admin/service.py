@@ -41,6 +41,7 @@ from desk.admin.validation import (
     raise_if_problems,
 )
 from desk.audit import AuditLog
+from desk.dispatch.reviewed import add_reviewed_example
 from desk.dispatch.training import data_dir_for
 from desk.errors import Conflict, InvalidInput
 from desk.settings import Settings
@@ -197,6 +198,14 @@ class AdminService:
             resolution = {"action": "annotate", **example.as_dict(), "file": path}
             if body.get("scenario"):
                 resolution["scenario"] = self._scenario(str(body["scenario"]))
+                if self.config.dispatch_data_dir is not None:  # the dispatcher learns it on retrain
+                    written = await asyncio.to_thread(
+                        add_reviewed_example,
+                        self.config.dispatch_data_dir,
+                        resolution["scenario"],
+                        example.text,
+                    )
+                    resolution["dispatch_file"] = written.name
             status = "annotated"
         else:
             raise InvalidInput("action 须为 annotate 或 dismiss", {"action": action})

@@ -71,7 +71,9 @@ def project(tmp_path: Path) -> Dict[str, Path]:
     shutil.copytree(ROOT / "nlu_data", nlu)
     models = tmp_path / "models"
     models.mkdir()
-    return {"nlu": nlu, "models": models}
+    dispatch = tmp_path / "dispatch"
+    shutil.copytree(ROOT / "desk" / "city" / "shifan" / "dispatch", dispatch)
+    return {"nlu": nlu, "models": models, "dispatch": dispatch}
 
 
 @pytest.fixture
@@ -95,6 +97,7 @@ async def admin_client(make_client, database_url: str, project, fake_rasa: FakeR
         models_dir=project["models"],
         rasa_url=fake_rasa.url,
         review_threshold=0.6,
+        dispatch_data_dir=project["dispatch"],
     )
 
 

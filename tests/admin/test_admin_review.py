@@ -6,6 +6,8 @@ from typing import Any, Dict, List
 
 import yaml
 
+from tests.admin.conftest import ROOT
+
 USER = "web-review-1"
 
 
@@ -174,3 +176,22 @@ async def test_the_admin_api_needs_an_admin(admin_client):
     assert (await admin_client.post("/api/models/train", json={})).status == 401
     bad = {"Authorization": "Bearer forged.token"}
     assert (await admin_client.get("/api/models", headers=bad)).status == 401
+
+
+async def test_a_scenario_given_in_review_becomes_dispatch_training_data(
+    admin_client, admin_headers, project
+):
+    from desk.city.profile import load_profile
+    from desk.dispatch.dataset import load_examples
+
+    await _post_events(admin_client, [_user("半夜楼下KTV唱歌吵死了", "greet", 0.3, 1.0)])
+    item = (await _queue(admin_client, admin_headers))["items"][0]
+    body = {"action": "annotate", "intent": "complain", "scenario": "noise.commercial"}
+    resp = await admin_client.post(f"/api/review/{item['id']}", json=body, headers=admin_headers)
+    assert resp.status == 200, await resp.text()
+    assert (await resp.json())["resolution"]["dispatch_file"] == "train_reviewed.yml"
+    profile = load_profile(ROOT / "desk" / "city" / "shifan.yaml")
+    learned = load_examples(project["dispatch"], "train_reviewed.yml", profile)
+    assert [(e.text, e.label) for e in learned] == [("半夜楼下KTV唱歌吵死了", "noise.commercial")]
+    retrained = await admin_client.post("/api/dispatch/retrain", headers=admin_headers)
+    assert retrained.status == 200
