@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help setup model run test shell eval bench bench-admin
+.PHONY: help setup speech-setup model run test shell eval bench bench-admin
 
 help:
 	@echo "make run    set up, train if needed, start Rasa (5005), actions (5055), desk (8000)"
@@ -23,7 +23,11 @@ setup: $(VENV)/.installed
 model: setup
 	$(PY) scripts/model.py
 
-run: setup
+# The speech service has its own Python 3.11 environment; without it the rest still runs.
+speech-setup:
+	@bash speech/setup.sh || echo "speech: setup failed (see above); starting without the speech service"
+
+run: setup speech-setup
 	$(PY) scripts/run_stack.py
 
 test: setup
@@ -34,15 +38,19 @@ shell: setup
 	  DESK_URL=$${DESK_URL:-http://127.0.0.1:8000} DESK_EVENTS_TOKEN=$${DESK_EVENTS_TOKEN:-} \
 	  $(VENV)/bin/rasa shell --model "$$($(PY) scripts/model.py --print-path)" --endpoints endpoints.yml
 
-eval: setup
+eval: setup speech-setup
+	@bash scripts/dev_tools.sh
 	$(PY) -m desk.dispatch.evaluate
 	$(PY) -m desk.kb.evaluate --kb-dir desk/city/shifan/kb --questions desk/city/shifan/kb_questions.yml
 	@if [ -d ../shared/kb ]; then for set in shared_heldout shared_heldout2 shared_heldout3; do \
 	  $(PY) -m desk.kb.evaluate --kb-dir ../shared/kb --questions desk/kb/eval/$$set.yml; done; fi
+	@if [ -x speech/.venv/bin/python ]; then $(PY) scripts/speech_eval_audio.py var/speech-eval && \
+	  speech/.venv/bin/python speech/evaluate.py --audio-dir var/speech-eval; fi
 
 bench: setup
 	$(PY) benchmarks/classify_latency.py
 	$(PY) -m desk.kb.bench
+	$(PY) benchmarks/speech_bench.py
 	$(PY) benchmarks/wechat_ack.py
 	$(PY) benchmarks/handoff_latency.py
 

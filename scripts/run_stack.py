@@ -1,8 +1,9 @@
 """Starts the whole Rexian stack in the foreground on embedded defaults.
 
-desk (tickets, dispatch), the action server and the Rasa server, each in its own
-process group with prefixed logs. Ctrl-C (or SIGTERM) stops every process it started.
-Ports: DESK_PORT (8000), ACTIONS_PORT (5055), RASA_PORT (5005).
+desk (tickets, dispatch, pages), the action server, the Rasa server and, when
+speech/setup.sh has built it, the speech service, each in its own process group with
+prefixed logs. Ctrl-C (or SIGTERM) stops every process it started.
+Ports: DESK_PORT (8000), ACTIONS_PORT (5055), RASA_PORT (5005), SPEECH_PORT (8010).
 """
 
 from __future__ import annotations
@@ -29,7 +30,14 @@ from model import ensure_model  # noqa: E402
 from bot.channels.wechat_credentials import credentials_for_run  # noqa: E402
 
 BIN = Path(sys.executable).parent
-COLOURS = {"desk": "\033[36m", "actions": "\033[33m", "rasa": "\033[35m", "stack": "\033[32m"}
+SPEECH_PYTHON = ROOT / "speech" / ".venv" / "bin" / "python"
+COLOURS = {
+    "desk": "\033[36m",
+    "actions": "\033[33m",
+    "rasa": "\033[35m",
+    "speech": "\033[34m",
+    "stack": "\033[32m",
+}
 _print_lock = threading.Lock()
 
 
@@ -48,6 +56,10 @@ def environment() -> Dict[str, str]:
     env.setdefault("RASA_PORT", "5005")
     env.setdefault("DESK_URL", f"http://127.0.0.1:{env['DESK_PORT']}")
     env.setdefault("RASA_URL", f"http://127.0.0.1:{env['RASA_PORT']}")
+    env.setdefault("SPEECH_PORT", "8010")
+    if speech_ready():  # desk (web chat voice), Rasa (WeChat voice, voice channel) use it
+        env.setdefault("SPEECH_URL", f"http://127.0.0.1:{env['SPEECH_PORT']}")
+        env.setdefault("SPEECH_RASA_URL", env["RASA_URL"])
     # Rasa posts conversation events to desk with this token (a fresh one per start).
     env.setdefault("DESK_EVENTS_TOKEN", secrets.token_urlsafe(24))
     (ROOT / "var").mkdir(exist_ok=True)
@@ -61,7 +73,7 @@ def environment() -> Dict[str, str]:
 
 def commands(env: Dict[str, str], model: Path) -> Dict[str, List[str]]:
     rasa = str(BIN / "rasa")
-    return {
+    found = {
         "desk": [sys.executable, "-m", "desk"],
         "actions": [rasa, "run", "actions", "--actions", "actions", "--port", env["ACTIONS_PORT"]],
         "rasa": [
@@ -80,14 +92,25 @@ def commands(env: Dict[str, str], model: Path) -> Dict[str, List[str]]:
             "*",
         ],
     }
+    if "speech" in health_urls(env):  # its own Python 3.11 environment (speech/setup.sh)
+        found["speech"] = [str(SPEECH_PYTHON), "-m", "rexian_speech"]
+    return found
+
+
+def speech_ready() -> bool:
+    """speech/setup.sh has built the speech environment and its offline model."""
+    return SPEECH_PYTHON.exists() and (ROOT / "speech" / ".cache" / "whisper-base").is_dir()
 
 
 def health_urls(env: Dict[str, str]) -> Dict[str, str]:
-    return {
+    urls = {
         "desk": f"http://127.0.0.1:{env['DESK_PORT']}/health",
         "actions": f"http://127.0.0.1:{env['ACTIONS_PORT']}/health",
         "rasa": f"http://127.0.0.1:{env['RASA_PORT']}/status",
     }
+    if env.get("SPEECH_URL", "").startswith("http://127.0.0.1"):
+        urls["speech"] = f"{env['SPEECH_URL']}/health"
+    return urls
 
 
 class Stack:
@@ -98,7 +121,7 @@ class Stack:
     def start(self, name: str, command: List[str], env: Dict[str, str]) -> None:
         process = subprocess.Popen(
             command,
-            cwd=ROOT,
+            cwd=ROOT / "speech" if name == "speech" else ROOT,
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

@@ -1,0 +1,1 @@
+"""Rexian speech service: offline Mandarin transcription for the 12345 hotline."""
