@@ -90,6 +90,8 @@ class ValidateComplaintForm(FormValidationAction):
         value = correction.value if correction and correction.value else text
         if requested == "phone" and (intent == "anonymous" or declines_phone(text)):
             value = ANONYMOUS
+        elif requested == "phone":  # "我电话是139…": the number, not the sentence around it
+            value = find_phone(value) or value
         return {requested: value}
 
     async def _from_complaint(

@@ -23,6 +23,7 @@ _VAGUE_PREFIX = re.compile(
     r"^(?:我们|我家|咱们|他们|你们|这个|那个|这里|那里|附近|旁边|本|该|这|那|在|的|有个|有)+"
 )
 _CLAUSE_END = re.compile(r"[，,。.！!？?；;、\s]")
+_NAME_JOINERS = ("、", "，", ",", " ")
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,11 @@ class LocationResolver:
         any place names and details that follow ("城东区东湖街道幸福小区3栋门口")."""
         end = start
         for name in names:
-            if name and text.startswith(name, end):
+            if not name:
+                continue
+            if end > start and text[end : end + 1] in _NAME_JOINERS and text.startswith(name, end + 1):
+                end += 1  # "城东区、东湖街道…": a spoken pause Whisper wrote as a comma
+            if text.startswith(name, end):
                 end += len(name)
         while True:
             match = _PLACE_RE.match(text, end)

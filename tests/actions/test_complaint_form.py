@@ -54,7 +54,13 @@ async def test_street_is_normalised_to_its_district(form, domain):
 
 @pytest.mark.parametrize(
     "typed, stored",
-    [("139 1234 5678", "13912345678"), ("139-1234-5678", "13912345678"), ("0571-88886666", "057188886666")],
+    [
+        ("139 1234 5678", "13912345678"),
+        ("139-1234-5678", "13912345678"),
+        ("0571-88886666", "057188886666"),
+        ("我电话是13912345678", "13912345678"),
+        ("打这个号 139 1234 5678 就行", "13912345678"),
+    ],
 )
 async def test_phone_formats_are_accepted(form, domain, typed, stored):
     tracker = make_tracker(typed, "inform", requested_slot="phone", description="x", location="y")

@@ -205,3 +205,13 @@ def test_desk_refuses_to_start_with_a_bad_profile(tmp_path, default_raw):
     assert "noise.scenarios.renovation" in output and "NOSUCHDEPT" in output
     assert "Traceback" not in output
     assert not (tmp_path / "desk.db").exists()  # it stopped before touching the database
+
+
+def test_an_address_read_out_with_pauses_keeps_its_street_and_detail() -> None:
+    from desk.city.profile import load_profile
+    from desk.dispatch.location import LocationResolver
+
+    resolver = LocationResolver(load_profile(REPO_ROOT / "desk" / "city" / "shifan.yaml"))
+    place = resolver.resolve("在城东区、东湖街道幸福小区门口")  # how Whisper writes a spoken pause
+    assert (place.district, place.street) == ("城东区", "东湖街道")
+    assert place.location == "城东区、东湖街道幸福小区门口"
