@@ -12,7 +12,7 @@ from tests.speech.conftest import MODEL_CACHE, SPEECH_PYTHON, mandarin, skip_or_
 
 
 @pytest.fixture(scope="module")
-def speaking(stack, mandarin):
+def speaking(stack, mandarin):  # noqa: F811  (the fixture imported above)
     if not (SPEECH_PYTHON.exists() and MODEL_CACHE.is_dir()):
         skip_or_fail("the speech service is not set up (speech/setup.sh)")
     return mandarin
