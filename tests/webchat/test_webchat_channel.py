@@ -10,7 +10,7 @@ from rasa.shared.exceptions import InvalidConfigException
 
 from bot.channels.webchat import WebChatInput, WebChatOutput, sender_for
 from tests.webchat.conftest import open_page
-from tests.wechat.wechat_harness import ChannelServer, FakeBot
+from tests.wechat.wechat_harness import ChannelServer, FakeBot, FakeTrackerStore
 
 
 @pytest.fixture
@@ -183,26 +183,10 @@ def test_from_credentials_validates_the_store() -> None:
     assert isinstance(channel, WebChatInput) and channel.allowed_origins == []
 
 
-class _Tracker:
-    def __init__(self, paused: bool) -> None:
-        self._paused = paused
-
-    def is_paused(self) -> bool:
-        return self._paused
-
-
-class _TrackerStore:
-    def __init__(self, paused: bool) -> None:
-        self.paused = paused
-
-    async def retrieve(self, sender_id: str) -> _Tracker:
-        return _Tracker(self.paused)
-
-
 @pytest.mark.parametrize("paused", [False, True])
 async def test_a_silent_turn_gets_an_apology_unless_an_operator_holds_the_conversation(paused: bool) -> None:
     async with ChannelServer(WebChatInput(), FakeBot(answers=lambda text: [])) as server:
-        server.app.ctx.agent.tracker_store = _TrackerStore(paused)
+        server.app.ctx.agent.tracker_store = FakeTrackerStore(paused)
         page = await open_page(server.base)
         await page.send({"type": "message", "id": "m1", "text": "你好"})
         await page.wait_for(lambda f: f.get("type") == "typing" and f["on"] is False)

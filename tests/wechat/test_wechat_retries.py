@@ -13,6 +13,7 @@ from bot.channels.wechat_store import RedisWeChatStore, WeChatStore
 from tests.wechat.wechat_harness import (
     ChannelServer,
     FakeBot,
+    FakeTrackerStore,
     FakeWeChatApi,
     event_xml,
     reply_content,
@@ -145,28 +146,12 @@ async def test_concurrent_load_keeps_messages_apart(
     assert len(bot.received) == 40
 
 
-class _Tracker:
-    def __init__(self, paused: bool) -> None:
-        self._paused = paused
-
-    def is_paused(self) -> bool:
-        return self._paused
-
-
-class _TrackerStore:
-    def __init__(self, paused: bool) -> None:
-        self.paused = paused
-
-    async def retrieve(self, sender_id: str) -> _Tracker:
-        return _Tracker(self.paused)
-
-
 @pytest.mark.parametrize("paused", [False, True])
 async def test_a_silent_turn_gets_an_apology_unless_an_operator_holds_the_conversation(
     make_channel: Callable[..., WeChatInput], paused: bool
 ) -> None:
     async with ChannelServer(make_channel(), FakeBot(answers=lambda text: [])) as server:
-        server.app.ctx.agent.tracker_store = _TrackerStore(paused)
+        server.app.ctx.agent.tracker_store = FakeTrackerStore(paused)
         status, body = await server.post(text_xml("你好", msg_id=9001))
     assert status == 200
     if paused:

@@ -233,6 +233,24 @@ class FakeBot:
         return [m.text or "" for m in self.received]
 
 
+class FakeTracker:
+    def __init__(self, paused: bool) -> None:
+        self._paused = paused
+
+    def is_paused(self) -> bool:
+        return self._paused
+
+
+class FakeTrackerStore:
+    """Rasa's tracker store as the channels ask it: is the conversation paused?"""
+
+    def __init__(self, paused: bool) -> None:
+        self.paused = paused
+
+    async def retrieve(self, sender_id: str) -> FakeTracker:
+        return FakeTracker(self.paused)
+
+
 class _FakeAgent:
     def __init__(self, handler: Callable[[UserMessage], Awaitable[Any]]) -> None:
         self.handle_message = handler
