@@ -42,7 +42,7 @@ from desk.kb.ranking import (
     rank_scores,
     rerank,
 )
-from desk.kb.scope import ObjectCheck
+from desk.kb.scope import ScopeCheck
 from desk.kb.text import Analyzer, normalize
 
 log = logging.getLogger(__name__)
@@ -124,7 +124,7 @@ class KnowledgeBase:
         passages = CachedPassages(embedder, cache_dir) if embedder is not None else None
         self._embedder = embedder
         self._indexer = Indexer(Analyzer(), passages)
-        self._objects = ObjectCheck(self._indexer.analyzer)
+        self._scope = ScopeCheck(self._indexer.analyzer)
         self._parsed: Dict[str, Tuple[Signature, Union[Document, DocumentError]]] = {}
         self._lock = threading.RLock()
         self._checked = time.monotonic()
@@ -265,13 +265,13 @@ class KnowledgeBase:
         )
         ranked = [int(p) for p in np.argsort(-scores)[: min(3, int(within.sum()))]]
         found = evidence(features, ranked[0], mask)
-        found["foreign_object"] = float(bool(self._objects.foreign(query, snapshot.index.text(ranked[0]))))
+        found.update(self._scope.evidence(query, snapshot.index, ranked[0]))
         confidence = self._confidence.confidence(found, bool(features.similarity.any()))
         return _Hit(ranked[0], confidence, features, found, ranked, query)
 
     def _features(self, snapshot: _Snapshot, query: str) -> QueryFeatures:
         vector = self._embedder.queries([query])[0] if self._embedder is not None else None
-        return snapshot.index.features(self._indexer.analyzer.expand(query), vector)
+        return snapshot.index.features(self._indexer.analyzer.expand(query), vector, query)
 
     def _context_family(self, snapshot: _Snapshot, context: Optional[str], today: dt.date) -> Optional[str]:
         context = (context or "").strip()

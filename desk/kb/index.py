@@ -10,7 +10,7 @@ document, so a reload of 10,000 documents with one edit takes well under a secon
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import DefaultDict, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
 
@@ -36,7 +36,7 @@ class QueryFeatures:
     similarity: np.ndarray  # best cosine of the question with a passage of the document
     section_similarity: np.ndarray  # per section (zeros without an embedder)
     rarest: float  # the largest IDF of the corpus, to compare BM25 across corpus sizes
-    keyword: np.ndarray  # 1 where the question contains one of the document's keywords
+    keyword: np.ndarray  # 1 where the question names one of the document's keywords or its title does
 
 
 @dataclass(frozen=True)
@@ -45,8 +45,11 @@ class _Analysed:
     section_rows: Tuple[TermRow, ...]
     passages: Tuple[str, ...]  # summary passage, then one per section
     head_ids: frozenset  # term ids of the title: what the whole document is about
-    text: str  # the normalised source: what `scope.ObjectCheck` looks for words in
+    text: str  # the normalised source: what `scope.ScopeCheck` looks for words in
     keywords: KeywordList
+    head: str  # the normalised title and headings: what the document is about
+    head_words: FrozenSet[str]  # the words of its title, keywords and headings
+    topic_words: FrozenSet[str]  # the words of its title and keywords: what it is about
 
 
 class Indexer:
@@ -132,6 +135,7 @@ class Indexer:
         terms = self.analyzer.terms
         head_row = self.vocabulary.row(terms(meta.title))
         keywords = {k for k in map(normalize, meta.keywords) if len(k) >= 2}
+        headings = [s.heading for s in document.sections]
         return _Analysed(
             document_row=self.vocabulary.row(terms(f"{head}\n{body}")),
             section_rows=tuple(
@@ -144,6 +148,9 @@ class Indexer:
             head_ids=frozenset(int(i) for i in head_row.ids),
             text=normalize(document.source),
             keywords=tuple((k, frozenset(self.analyzer.segments(k))) for k in sorted(keywords)),
+            head=normalize(" ".join([meta.title, *headings])),
+            head_words=frozenset(self.analyzer.words(" ".join([meta.title, *meta.keywords, *headings]))),
+            topic_words=frozenset(self.analyzer.words(" ".join([meta.title, *meta.keywords]))),
         )
 
 
@@ -164,6 +171,11 @@ class SearchIndex:
         self._sections_bm25 = BM25(arrays.section_rows, width)
         self._head_ids = [a.head_ids for a in analysed]
         self._texts = [a.text for a in analysed]
+        self._heads = [a.head for a in analysed]
+        self._titles = [normalize(d.title) for d in documents]
+        self._head_words = [a.head_words for a in analysed]
+        # In how many documents' titles or keywords a word occurs (`scope.py`).
+        self.topic_frequency: Counter = Counter(w for a in analysed for w in a.topic_words)
         self._positions = {d.source: i for i, d in enumerate(documents)}
         counts = [len(a.section_rows) for a in analysed]
         self.section_start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
@@ -179,7 +191,11 @@ class SearchIndex:
     def has_vectors(self) -> bool:
         return self._vectors is not None
 
-    def features(self, question: str, query_vector: Optional[np.ndarray]) -> QueryFeatures:
+    def features(
+        self, question: str, query_vector: Optional[np.ndarray], written: Optional[str] = None
+    ) -> QueryFeatures:
+        """Evidence per document for `question` (expanded by the lexicon); `written` is the
+        question as the citizen put it (default: `question`)."""
         analyzer = self._indexer.analyzer
         vocabulary = self._indexer.vocabulary
         ids, counts, _ = vocabulary.lookup(analyzer.terms(question))
@@ -199,23 +215,39 @@ class SearchIndex:
             similarity=similarity,
             section_similarity=section_similarity,
             rarest=self._documents_bm25.max_idf,
-            keyword=self._keyword_hits(normalize(question), analyzer.words(question)),
+            keyword=self._keyword_hits(normalize(question), analyzer.words(question), written),
         )
 
-    def _keyword_hits(self, question: str, words: Sequence[str]) -> np.ndarray:
+    def _keyword_hits(self, question: str, words: Sequence[str], written: Optional[str]) -> np.ndarray:
         """1 for documents whose keyword the question names: as written ("公积金贷款"), or
         as all of the keyword's words ("公积金…能贷", expanded to 公积金 and 贷款)."""
         found = np.zeros(len(self.documents), dtype=np.float32)
         asked = set(words)
+        completed = set()
+        said = normalize(written) if written is not None else question
         for source, keyword, parts in self._indexer.keywords.candidates(asked):
             position = self._positions.get(source)
             if position is not None and (keyword in question or (parts and parts <= asked)):
                 found[position] = 1.0
+                if keyword not in said:
+                    completed.add(keyword)
+        # A keyword the lexicon completed ("公积金" -> "住房公积金") names the topic of every
+        # document whose title has it, not just of the one (租房提取) that lists it.
+        for keyword in completed:
+            found[[keyword in title for title in self._titles]] = 1.0
         return found
 
     def text(self, position: int) -> str:
         """The normalised source of a document."""
         return self._texts[position]
+
+    def head(self, position: int) -> str:
+        """The normalised title and headings of a document."""
+        return self._heads[position]
+
+    def head_words(self, position: int) -> FrozenSet[str]:
+        """The words of a document's title, keywords and headings."""
+        return self._head_words[position]
 
     def section_focus(self, position: int, question: str) -> np.ndarray:
         """BM25 of the document's sections for the question's words that are not about the

@@ -26,7 +26,7 @@ WEIGHTS = Path(__file__).with_name("confidence.yml")
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*(?:年|版)")
 # "25年那会儿", "26年的": a two-digit year only where it cannot be a duration ("满20年").
 _SHORT_YEAR = re.compile(r"(?<![\d满近超过约共])([12]\d)年(?=那|的|度|版|时|起)")
-_RELATIVE_YEARS = {"前年": -2, "去年": -1, "上年": -1, "今年": 0, "本年": 0, "明年": 1}
+RELATIVE_YEARS = {"前年": -2, "去年": -1, "上年": -1, "今年": 0, "本年": 0, "明年": 1}
 SIMILARITY_SCALE = 10.0  # a cosine gap of 0.1 weighs as much as the whole BM25 range
 KEYWORD_BONUS = 0.5  # the question names one of the document's keywords
 ASK_BONUS = 0.3  # re-rank: the candidate has a section of the kind the question asks for
@@ -41,7 +41,7 @@ def asked_year(question: str, today: dt.date) -> Optional[int]:
     short = _SHORT_YEAR.search(question)
     if short:
         return 2000 + int(short.group(1))
-    for word, offset in _RELATIVE_YEARS.items():
+    for word, offset in RELATIVE_YEARS.items():
         if word in question:
             return today.year + offset
     return None
@@ -152,4 +152,5 @@ def evidence(features: QueryFeatures, position: int, mask: np.ndarray) -> Dict[s
 
 FEATURES_WITH_VECTORS = ("coverage", "log_bm25", "keyword", "similarity_z")
 FEATURES_LEXICAL = ("coverage", "log_bm25", "keyword")
-RULES = ("foreign_object",)  # evidence weighed by `rules` in confidence.yml, never fitted
+# Evidence weighed by `rules` in confidence.yml, never fitted (desk/kb/scope.py).
+RULES = ("foreign_object", "side_object", "foreign_concept")

@@ -1,17 +1,32 @@
-"""Whether the chosen document is about the thing a question asks about.
+"""Whether the chosen document is about the thing and the procedure a question asks about.
 
 A near-topic question ("结婚证丢了怎么补办") shares its action words with a document about
-something else (身份证丢失补领) and scores well on every other evidence. Words that name a
-certificate, card, loan or vehicle (recognised by their last characters, `object_words` in
-lexicon.yml) must therefore occur in the chosen document, as written or as one of the
-documents' words the lexicon maps them to ("电动车" -> "电动自行车").
+something else (身份证丢失补领) and scores well on every other evidence. Three checks, each
+evidence that a rule in confidence.yml weighs (never fitted):
+
+- `foreign_object`: a word that names a certificate, card, loan or vehicle (recognised by its
+  last characters, `object_words` in lexicon.yml) must occur in the chosen document, as
+  written or as one of the documents' words the lexicon maps it to ("电动车" -> "电动自行车").
+- `side_object`: such a thing that the document only mentions in passing (户口簿 as a material
+  of the 身份证 document) does not make it the answer when the question asks about nothing
+  else: the thing, or another word of the question, must be in its title or headings.
+- `foreign_concept`: a word that some documents are about (it is in few documents' titles or
+  keywords: 比例, 装修) or a procedure (`procedures` in lexicon.yml: 销户, 挂失)
+  must occur in the chosen document: "公积金缴存比例" is not answered by 公积金租房提取.
+  Both lists come from the corpus or are generic to hotlines, so they carry to other cities.
 """
 
 from __future__ import annotations
 
-from typing import List, Tuple
+from typing import Dict, List, Sequence, Tuple
 
+from desk.kb.index import SearchIndex
+from desk.kb.ranking import RELATIVE_YEARS
 from desk.kb.text import Analyzer, normalize
+
+Named = Tuple[str, Tuple[str, ...]]  # a word of the question and the documents' words for it
+CONCEPT_SHARE = 0.1  # a word in the titles or keywords of at most this share of documents ...
+CONCEPT_MIN = 3  # ... is what those documents are about, not a generic word
 
 
 class ObjectCheck:
@@ -21,36 +36,186 @@ class ObjectCheck:
         self.analyzer = analyzer
         words = analyzer.lexicon.object_words
         self._suffixes = tuple(sorted(words.suffixes, key=len, reverse=True))
+        self._held = tuple(sorted(words.held, key=len, reverse=True))
         self._not_objects = words.action_prefixes
         self._modals = words.modal_prefixes
+        self._stopwords = analyzer.lexicon.stopwords
 
-    def objects(self, question: str) -> List[Tuple[str, Tuple[str, ...]]]:
+    def objects(self, question: str) -> List[Named]:
         """The object words of a question, each with the documents' words it may stand for."""
         text = normalize(question)
-        lexicon = self.analyzer.lexicon
-        variants = [m.group(0) for m in lexicon.pattern.finditer(text)]
-        found: List[Tuple[str, Tuple[str, ...]]] = []
-        for word in dict.fromkeys(self.analyzer.words(text)):
-            if not self._is_object(word):
-                continue
-            # Only a variant that the word is part of stands for it: "社保卡" is not "社保".
-            alternatives = tuple(a for v in variants if word in v for a in lexicon.expansions[v])
-            found.append((word, alternatives))
-        # "结婚证" and its part "婚证" name one thing: keep the longest of nested words.
-        return [(w, a) for w, a in found if not any(w != o and w in o for o, _ in found)]
+        variants = self.analyzer.variants(text)
+        cores = dict.fromkeys(self._core(w) for w in [*self.analyzer.words(text), *self._joined(text)])
+        found = [(w, alternatives(self.analyzer, w, variants)) for w in cores if self._is_object(w)]
+        # "新生儿医保卡" and its part "医保卡" name one thing: keep the longest of nested words,
+        # which the parts (and the documents' words for them) may stand for.
+        return [
+            (w, tuple(dict.fromkeys(a + tuple(x for o, b in found if o != w and o in w for x in (o, *b)))))
+            for w, a in found
+            if not any(w != o and w in o for o, _ in found)
+        ]
+
+    def _joined(self, text: str) -> List[str]:
+        """A word and the suffix segmented after it ("驾驶员" + "证", "商业" + "贷款利率"),
+        with the word's own last part ("新生儿医保" + "卡": also "医保卡"), and a colloquial
+        word with a held suffix after it ("低保" + "证"). A one-character
+        suffix joins only alone and only for a held thing: "证据" is no 证, "压到" + "车" none."""
+        tokens = self.analyzer.tokens(text)
+        joined = []
+        for a, b in zip(tokens, tokens[1:], strict=False):
+            fits = [s for s in self._suffixes if b.startswith(s) and (len(s) > 1 or b in self._held)]
+            suffix = fits[0] if fits else ""
+            if suffix and len(a) >= 2 and _chinese(a):
+                ends = [p for p in self.analyzer.words(a) if a.endswith(p)]
+                joined += [p + suffix for p in dict.fromkeys([a, *ends])]
+        # A colloquial word the segmenter split ("低保证" as 低 + 保证) still names its thing.
+        for match in self.analyzer.lexicon.pattern.finditer(text):
+            end, word = match.end(), match.group(0)
+            held = next((h for h in self._held if text.startswith(h, end)), "")
+            # Not "补办" + "证件": an action, or a suffix that starts a word of its own.
+            if (
+                held
+                and word not in self.analyzer.lexicon.actions
+                and not self.analyzer.is_word(text[end : end + 2])
+            ):
+                joined.append(word + held)
+        return joined
 
     def foreign(self, question: str, document_text: str) -> List[str]:
         """Objects of the question that `document_text` (normalised) does not mention."""
-        return [
-            word
-            for word, alternatives in self.objects(question)
-            if word not in document_text and not any(a in document_text for a in alternatives)
-        ]
+        return [word for word, others in self.objects(question) if not _mentions(document_text, word, others)]
+
+    def suffix(self, word: str) -> str:
+        return next((s for s in self._suffixes if word.endswith(s)), "")
+
+    def held(self, word: str) -> bool:
+        """Whether an object word names a thing a citizen holds (a certificate, a card)."""
+        return word.endswith(self._held)
+
+    def _core(self, word: str) -> str:
+        """The thing without an action segmented onto it ("开无房证明" -> "无房证明")."""
+        while (
+            len(word) > 3
+            and word[0] in self._not_objects
+            and not self.analyzer.is_word(word[:2])  # "新生儿医保卡" keeps its 新
+            and self._is_object(word[1:])
+        ):
+            word = word[1:]
+        return word
 
     def _is_object(self, word: str) -> bool:
         suffix = next((s for s in self._suffixes if word.endswith(s)), None)
         if suffix is None or len(word) <= len(suffix):
             return False
         stem = word[: -len(suffix)]
-        # "补证", "换证", "辆车": an action or a measure word before the noun, not a new thing.
-        return not (len(stem) == 1 and stem in self._not_objects) and stem[0] not in self._modals
+        # "补证", "换证", "辆车": an action or a measure word before the noun, not a new thing;
+        # nor "最多能贷" or "什么证明": a modal or a question word before the suffix.
+        if len(stem) == 1 and stem in self._not_objects or len(stem) > 1 and stem in self._stopwords:
+            return False
+        return stem[0] not in self._modals and stem[-1] not in self._modals
+
+
+class ScopeCheck:
+    """The scope evidence (`foreign_object`, `side_object`, `foreign_concept`) of a document."""
+
+    def __init__(self, analyzer: Analyzer) -> None:
+        self.analyzer = analyzer
+        self.objects = ObjectCheck(analyzer)
+
+    def evidence(self, question: str, index: SearchIndex, position: int) -> Dict[str, float]:
+        text = index.text(position)
+        named = self.objects.objects(question)
+        present = [(w, a) for w, a in named if _mentions(text, w, a)]
+        return {
+            "foreign_object": float(len(present) < len(named)),
+            "side_object": float(bool(self.side_objects(question, present, index, position))),
+            "foreign_concept": float(bool(self.foreign_concepts(question, index, position))),
+        }
+
+    def side_objects(
+        self, question: str, named: Sequence[Named], index: SearchIndex, position: int
+    ) -> List[str]:
+        """Objects the document names only in passing, when the question asks about nothing
+        else of the document: no other word of it is in the document's title, keywords or
+        headings, or in a section that names the thing."""
+        head, meta = index.head(position), index.documents[position].meta
+        title, keywords = normalize(meta.title), " ".join(normalize(k) for k in meta.keywords)
+        aside = [
+            w
+            for w, a in named
+            if self.objects.held(w)
+            and not _mentions(head, w, a)
+            and not _same_kind(w, title)
+            and not (_mentions(keywords, w, a) and self.objects.suffix(w) in title)
+        ]
+        if not aside or len(aside) < len(named):  # another thing it names is the document's own
+            return []
+        rest = normalize(question)
+        for word, others in named:  # the thing's shortest form: "新生儿" stays in "新生儿医保卡"
+            rest = rest.replace(min([o for o in (word, *others) if o in rest] or [word], key=len), " ")
+        lexicon = self.analyzer.lexicon
+        words = [
+            w
+            for w in self.analyzer.words(self.analyzer.expand(rest))
+            if w not in lexicon.actions and not self.analyzer.is_cue(w)
+        ]
+        # What else the question asks is what the document is about, or what it says of the
+        # thing ("准迁证…回老家": the section that issues it says 无需回原籍).
+        head_words = index.head_words(position)
+        sections = [
+            t
+            for t in (normalize(s.text) for s in index.documents[position].sections)
+            if any(_mentions(t, w, a) for w, a in named if w in aside)
+        ]
+        covered = [w for w in words if w in head_words or w in head or any(w in t for t in sections)]
+        return [] if covered else aside
+
+    def foreign_concepts(self, question: str, index: SearchIndex, position: int) -> List[str]:
+        """Words the question asks about that documents are about (or procedures), which the
+        chosen document never mentions."""
+        text = index.text(position)
+        limit = max(CONCEPT_MIN, CONCEPT_SHARE * len(index.documents))
+        lexicon = self.analyzer.lexicon
+        frequency = index.topic_frequency
+
+        def concept(word: str) -> bool:
+            if len(word) < 2 or not _chinese(word) or word in lexicon.actions or word in RELATIVE_YEARS:
+                return False
+            if self.analyzer.is_cue(word):
+                return False
+            return word in lexicon.procedures or 0 < frequency.get(word, 0) <= limit
+
+        variants = self.analyzer.variants(question)
+        written = self.analyzer.words(question)
+        named = [(w, alternatives(self.analyzer, w, variants)) for w in dict.fromkeys(written) if concept(w)]
+        # A compound counts by its parts: "医保缴费" is asked when 医保 and 缴费 are.
+        named = [(w, a) for w, a in named if not any(o != w and o in w for o in written)]
+        # A colloquial word counts when it stands for a procedure ("转出" -> "转移"), not for a
+        # broad word ("孩子" -> "子女 儿童").
+        named += [
+            (v, words)
+            for v in variants
+            for words in [lexicon.expansions[v]]
+            if any(p in w for w in words for p in lexicon.procedures)
+        ]
+        return [w for w, a in named if not _mentions(text, w, a)]
+
+
+def alternatives(analyzer: Analyzer, word: str, variants: Sequence[str]) -> Tuple[str, ...]:
+    """The documents' words for `word`: only a variant that the word is part of stands for
+    it ("社保卡" is not "社保")."""
+    expansions = analyzer.lexicon.expansions
+    return tuple(a for v in variants if word in v for a in expansions[v])
+
+
+def _mentions(text: str, word: str, others: Sequence[str]) -> bool:
+    return word in text or any(a in text for a in others)
+
+
+def _same_kind(word: str, title: str) -> bool:
+    """The title names the kind the thing is of ("养老保险" in a 社会保险 document)."""
+    return len(word) >= 4 and word[-2:] in title
+
+
+def _chinese(word: str) -> bool:
+    return all("\u3400" <= ch <= "\u9fff" for ch in word)

@@ -31,6 +31,7 @@ class ObjectWords:
     """How to recognise a word that names a thing (see `scope.py`)."""
 
     suffixes: Tuple[str, ...] = ()  # "证", "卡": 结婚证, 社保卡
+    held: Tuple[str, ...] = ()  # the suffixes of things a citizen holds (证, 卡), not 车 or 贷
     action_prefixes: FrozenSet[str] = frozenset()  # "补证", "辆车" are no new thing
     modal_prefixes: FrozenSet[str] = frozenset()  # nor is "能多贷"
 
@@ -44,6 +45,10 @@ class Lexicon:
     section_cues: Tuple[Tuple[Tuple[str, ...], Tuple[str, ...]], ...]  # (headings, cues)
     pattern: Pattern[str]
     object_words: ObjectWords = ObjectWords()
+    # Procedures a document must name to answer a question about them (销户, 挂失 ...), and
+    # the generic actions on a thing that say nothing about which document is meant (补办).
+    procedures: FrozenSet[str] = frozenset()
+    actions: FrozenSet[str] = frozenset()
 
 
 @lru_cache(maxsize=4)
@@ -64,10 +69,19 @@ def load_lexicon(path: Path = LEXICON) -> Lexicon:
     objects = data.get("object_words") or {}
     object_words = ObjectWords(
         tuple(normalize(str(s)) for s in objects.get("suffixes") or []),
+        tuple(normalize(str(s)) for s in objects.get("held") or []),
         frozenset(normalize(str(p)) for p in objects.get("action_prefixes") or []),
         frozenset(normalize(str(p)) for p in objects.get("modal_prefixes") or []),
     )
-    return Lexicon(stopwords, expansions, cues, pattern, object_words)
+    return Lexicon(
+        stopwords,
+        expansions,
+        cues,
+        pattern,
+        object_words,
+        frozenset(normalize(str(w)) for w in data.get("procedures") or []),
+        frozenset(normalize(str(w)) for w in data.get("actions") or []),
+    )
 
 
 def normalize(text: str) -> str:
@@ -108,6 +122,22 @@ class Analyzer:
         found = {m.group(0) for m in self.lexicon.pattern.finditer(text)}
         extra = sorted({w for variant in found for w in self.lexicon.expansions[variant]} - found)
         return f"{text} {' '.join(extra)}" if extra else text
+
+    def variants(self, text: str) -> List[str]:
+        """The lexicon's colloquial variants that occur in `text` (normalised)."""
+        return [m.group(0) for m in self.lexicon.pattern.finditer(normalize(text))]
+
+    def is_cue(self, word: str) -> bool:
+        """Whether `word` is part of a section cue ("电话", "多少钱"): how, not what, is asked."""
+        return any(word in cue for _, cues in self.lexicon.section_cues for cue in cues)
+
+    def is_word(self, word: str) -> bool:
+        """Whether the segmenter knows `word` (its dictionary or the knowledge base's)."""
+        return bool(self._jieba.FREQ.get(normalize(word)))
+
+    def tokens(self, text: str) -> List[str]:
+        """Words in precise mode, single characters included ("驾驶员", "证")."""
+        return [t for t in self._jieba.lcut(normalize(text)) if t.strip()]
 
     def words(self, text: str) -> List[str]:
         """Content words in search mode (long words and their parts), without stop words."""

@@ -40,7 +40,14 @@ def demo_kb() -> Iterator[KnowledgeBase]:
         # An action, a measure word or a modal before the suffix names no new thing.
         ("居住证丢了补证要多少钱", ["居住证"]),
         ("家里有辆车还能申请低保吗", []),
-        ("公积金贷款能多贷一点吗", []),
+        ("公积金贷款能多贷一点吗", ["公积金贷款"]),  # the loan, not "多贷"
+        ("公积金贷款最多能贷多少", ["公积金贷款"]),
+        # A suffix segmented apart joins its word; an action segmented onto a thing does not stay.
+        ("网约车驾驶员证怎么考", ["网约车", "驾驶员证"]),
+        ("商业贷款利率现在多少", ["商业贷款"]),
+        ("租房提公积金要不要开无房证明", ["无房证明"]),
+        ("讨薪投诉要准备哪些证据", []),
+        ("小区门口的大树倒了压到车了", []),
     ],
 )
 def test_scope_finds_the_things_a_question_names(objects: ObjectCheck, question: str, named: list) -> None:

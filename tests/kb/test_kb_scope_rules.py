@@ -1,0 +1,114 @@
+"""The scope rules of issue #5: a thing named only in passing (`side_object`), a procedure or
+concept the document never names (`foreign_concept`), and keywords the lexicon completed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Callable, Dict
+
+import pytest
+
+from desk.kb.engine import KnowledgeBase
+from tests.kb.conftest import filler_text
+
+MakeKb = Callable[..., KnowledgeBase]
+TODAY = dt.date(2026, 6, 1)
+
+DOCUMENTS: Dict[str, str] = {
+    "idcard": (
+        "title: 示范市居民身份证丢失补领指南\nkeywords: [身份证补办, 临时身份证]\n---\n"
+        "## 所需材料\n本人户口簿；现场免费采集照片。\n\n## 收费标准\n丢失补领工本费40元。\n"
+    ),
+    "disability": (
+        "title: 示范市残疾人两项补贴申请指南\nkeywords: [护理补贴, 残疾人证]\n---\n"
+        "## 补贴对象\n持残疾人证的一级、二级残疾人。\n\n## 补贴标准\n护理补贴每人每月210元。\n"
+    ),
+    "fund-rent": (
+        "title: 示范市住房公积金租房提取指南\nkeywords: [公积金提取, 住房公积金]\n---\n"
+        "## 提取额度\n租房自住的，每人每年最高提取15600元。\n\n## 所需材料\n身份证、银行卡。\n"
+    ),
+    "fund-loan": (
+        "title: 示范市住房公积金个人住房贷款额度标准\nkeywords: [公积金贷款, 首付比例]\n---\n"
+        "## 贷款额度\n单方缴存职工最高可贷60万元。\n\n## 首付比例\n购买首套住房不低于15%。\n"
+    ),
+    "move-in": (
+        "title: 示范市户口迁入办理指南\nkeywords: [户口迁入, 准迁证]\n---\n"
+        "## 办理流程\n迁入地派出所审批后网上出具准迁证，无需回原籍开具迁移证。\n"
+    ),
+}
+
+
+@pytest.fixture
+def scope_dir(tmp_path: Path) -> Path:
+    directory = tmp_path / "kb"
+    directory.mkdir()
+    head = "department: CITY\ncategory: general\neffective: 2025-01-01\nexpires: null\n"
+    for doc_id, body in DOCUMENTS.items():
+        (directory / f"{doc_id}.md").write_text(f"---\nid: {doc_id}\n{head}{body}", encoding="utf-8")
+    for doc_id, title, keyword, heading, text in [
+        ("garbage", "生活垃圾分类投放规定", "垃圾分类", "投放时间", "每天早上7:00—9:00投放。"),
+        ("parking", "违法停车处理指南", "违章停车", "处罚标准", "禁停路段违法停车罚款150元。"),
+        ("heating", "供暖期与室温标准", "供暖期", "报修电话", "供热服务热线0000-6143232。"),
+        ("noise", "噪声扰民投诉指引", "装修噪声", "装修与广场舞", "双休日禁止电钻等高噪声作业。"),
+    ]:
+        (directory / f"{doc_id}.md").write_text(filler_text(doc_id, title, keyword, heading, text), "utf-8")
+    return directory
+
+
+@pytest.fixture
+def scope_kb(scope_dir: Path, make_kb: MakeKb) -> KnowledgeBase:
+    return make_kb(scope_dir)
+
+
+@pytest.mark.parametrize("question", ["户口本丢了咋补办啊", "残疾证怎么办理"])
+def test_a_thing_named_only_in_passing_is_not_what_the_document_answers(
+    scope_kb: KnowledgeBase, question: str
+) -> None:
+    answer = scope_kb.answer(question, today=TODAY)
+
+    assert answer.sources == []
+    assert answer.evidence.get("side_object") == 1.0
+
+
+@pytest.mark.parametrize(
+    "question, doc_id",
+    [
+        ("补办身份证要带户口本吗", "idcard"),  # the ID card is the title's thing
+        ("持残疾人证的护理补贴每月多少", "disability"),  # the subsidy is what is asked
+        ("准迁证还要跑回老家开吗", "move-in"),  # the section that issues it answers the rest
+    ],
+)
+def test_a_thing_in_the_title_or_with_the_rest_of_the_question_is_answered(
+    scope_kb: KnowledgeBase, question: str, doc_id: str
+) -> None:
+    answer = scope_kb.answer(question, today=TODAY)
+
+    assert answer.evidence.get("side_object") == 0.0
+    assert answer.ranked[0] == doc_id
+
+
+@pytest.mark.parametrize("question", ["公积金账户怎么销户", "装修房子能提取公积金吗"])
+def test_a_procedure_or_concept_the_document_never_names_is_refused(
+    scope_kb: KnowledgeBase, question: str
+) -> None:
+    answer = scope_kb.answer(question, today=TODAY)
+
+    assert answer.sources == []
+    assert answer.evidence.get("foreign_concept") == 1.0
+
+
+def test_a_loan_is_a_thing_the_document_must_name(scope_kb: KnowledgeBase) -> None:
+    answer = scope_kb.answer("商业贷款利率现在多少", today=TODAY)
+
+    assert answer.sources == []
+    assert answer.evidence.get("foreign_object") == 1.0
+
+
+def test_a_completed_keyword_favours_no_one_document_of_its_topic(scope_kb: KnowledgeBase) -> None:
+    # 公积金 -> 住房公积金, a keyword of the 租房提取 document only, and in both titles.
+    features = scope_kb._features(scope_kb._snapshot, "用公积金首付最低几成")
+    positions = {d.id: i for i, d in enumerate(scope_kb._snapshot.documents)}
+
+    assert features.keyword[positions["fund-rent"]] == features.keyword[positions["fund-loan"]] == 1.0
+    assert scope_kb.answer("用公积金首付最低几成", today=TODAY).sources[0]["id"] == "fund-loan"
