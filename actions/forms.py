@@ -43,6 +43,16 @@ def _is_a_question(classification: Dict[str, Any]) -> bool:
     )
 
 
+def checked_phone(value: Any, dispatcher: CollectingDispatcher) -> Optional[str]:
+    """The phone slot's value: a normalised number, ANONYMOUS, or None (and why it is wrong)."""
+    if not value or value == ANONYMOUS:
+        return value or None
+    phone, reason = normalize_phone(value)
+    if phone is None:
+        dispatcher.utter_message(text=f"这个号码好像不对：{reason}。")
+    return phone
+
+
 class ValidateComplaintForm(FormValidationAction):
     def __init__(self) -> None:
         self.desk = DeskClient()
@@ -185,12 +195,7 @@ class ValidateComplaintForm(FormValidationAction):
     async def validate_phone(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
-        if not value or value == ANONYMOUS:
-            return {"phone": value or None}
-        phone, reason = normalize_phone(value)
-        if phone is None:
-            dispatcher.utter_message(text=f"这个号码好像不对：{reason}。")
-        return {"phone": phone}
+        return {"phone": checked_phone(value, dispatcher)}
 
     async def validate_confirmed(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -20,7 +20,8 @@ from rasa_sdk.types import DomainDict
 
 from actions.desk_client import DeskClient, DeskUnavailable, TicketNotFound
 from actions.dialogue import ANONYMOUS, declines_phone
-from desk.contact import find_phone, mask_phone, normalize_phone
+from actions.forms import checked_phone
+from desk.contact import find_phone, mask_phone
 
 log = logging.getLogger(__name__)
 DRAFT_SLOTS = ("description", "location", "occurred_at", "phone")
@@ -236,9 +237,4 @@ class ValidateCallbackForm(FormValidationAction):
     async def validate_phone(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
-        if not value or value == ANONYMOUS:
-            return {"phone": value or None}
-        phone, reason = normalize_phone(value)
-        if phone is None:
-            dispatcher.utter_message(text=f"这个号码好像不对：{reason}。")
-        return {"phone": phone}
+        return {"phone": checked_phone(value, dispatcher)}

@@ -21,6 +21,7 @@ from .conftest import (
     MAX_DURATION_S,
     MAX_UPLOAD_BYTES,
     MODEL_CACHE,
+    cer,
     running_service,
     skip_reason,
     speech_run,
@@ -32,15 +33,6 @@ KEY_WORDS = {"我要投诉物业乱收费": "物业", "老城区鼓楼街道有�
              "我们这栋楼停电了什么时候来电": "来电"}
 
 
-def cer(reference: str, hypothesis: str) -> float:
-    ref = re.sub(r"[^\u4e00-\u9fff0-9]", "", reference)
-    hyp = re.sub(r"[^\u4e00-\u9fff0-9]", "", hypothesis)
-    row = list(range(len(hyp) + 1))
-    for i, rc in enumerate(ref, 1):
-        prev, row[0] = row[:], i
-        for j, hc in enumerate(hyp, 1):
-            row[j] = min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (rc != hc))
-    return row[-1] / max(1, len(ref))
 
 
 async def post(url: str, body: bytes, **params: str) -> tuple[int, dict]:
