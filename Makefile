@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help setup speech-setup model run test shell eval bench bench-admin
+.PHONY: help setup speech-setup model run test shell eval bench bench-admin kb-fit
 
 help:
 	@echo "make run    set up, train if needed, start Rasa (5005), actions (5055), desk (8000)"
@@ -14,6 +14,7 @@ help:
 	@echo "make eval   dispatch figures (per scenario, noise matrix, owner accuracy) and knowledge-base figures"
 	@echo "make bench  classify, knowledge-base, WeChat acknowledgement and operator-console latency"
 	@echo "make bench-admin  full and incremental Rasa training time and model swap time (slow)"
+	@echo "make kb-fit refit the knowledge base's answer confidence (needs ../shared/kb)"
 
 $(VENV)/.installed: requirements.lock scripts/setup.sh
 	bash scripts/setup.sh
@@ -42,7 +43,7 @@ eval: setup speech-setup
 	@bash scripts/dev_tools.sh
 	$(PY) -m desk.dispatch.evaluate
 	$(PY) -m desk.kb.evaluate --kb-dir desk/city/shifan/kb --questions desk/city/shifan/kb_questions.yml
-	@if [ -d ../shared/kb ]; then for set in shared_heldout shared_heldout2 shared_heldout3 shared_heldout4; do \
+	@if [ -d ../shared/kb ]; then for set in shared_heldout shared_heldout2 shared_heldout3 shared_heldout4 shared_heldout5 shared_heldout6; do \
 	  $(PY) -m desk.kb.evaluate --kb-dir ../shared/kb --questions desk/kb/eval/$$set.yml; done; fi
 	@if [ -x speech/.venv/bin/python ]; then $(PY) scripts/speech_eval_audio.py var/speech-eval && \
 	  speech/.venv/bin/python speech/evaluate.py --audio-dir var/speech-eval; fi
@@ -56,3 +57,11 @@ bench: setup
 
 bench-admin: setup
 	$(PY) benchmarks/admin_training.py
+
+# Refit desk/kb/confidence.yml (needs ../shared/kb); never on shared_heldout5/6.
+KB_FIT_SETS := --also desk/city/shifan/kb=desk/city/shifan/kb_questions.yml \
+  --also desk/city/shifan/kb=desk/city/shifan/kb_train_colloquial.yml \
+  $(foreach s,shared_train_colloquial shared_heldout shared_heldout2 shared_heldout3 shared_heldout4,--also ../shared/kb=desk/kb/eval/$(s).yml)
+kb-fit: setup
+	$(PY) -m desk.kb.evaluate --kb-dir ../shared/kb --questions desk/kb/eval/shared_questions.yml --fit $(KB_FIT_SETS)
+	$(PY) -m desk.kb.evaluate --kb-dir ../shared/kb --questions desk/kb/eval/shared_questions.yml --fit --embedder none $(KB_FIT_SETS)

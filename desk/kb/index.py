@@ -37,6 +37,9 @@ class QueryFeatures:
     section_similarity: np.ndarray  # per section (zeros without an embedder)
     rarest: float  # the largest IDF of the corpus, to compare BM25 across corpus sizes
     keyword: np.ndarray  # 1 where the question names one of the document's keywords or its title does
+    # Letters and digits of the question as written: a long, rambling question matches
+    # less of its document's words than a short one that answers just as well.
+    length: int = 0
 
 
 @dataclass(frozen=True)
@@ -216,6 +219,7 @@ class SearchIndex:
             section_similarity=section_similarity,
             rarest=self._documents_bm25.max_idf,
             keyword=self._keyword_hits(normalize(question), analyzer.words(question), written),
+            length=sum(ch.isalnum() for ch in (written if written is not None else question)),
         )
 
     def _keyword_hits(self, question: str, words: Sequence[str], written: Optional[str]) -> np.ndarray:

@@ -123,14 +123,42 @@ class ScopeCheck:
         self.objects = ObjectCheck(analyzer)
 
     def evidence(self, question: str, index: SearchIndex, position: int) -> Dict[str, float]:
+        """Judged on the clauses that ask (`Analyzer.asked`): "家里有辆旧面包车，还能申请低保不"
+        asks about 低保, whatever vehicle the family has."""
+        asked = self.asked(question)
         text = index.text(position)
-        named = self.objects.objects(question)
+        named = self.objects.objects(asked)
         present = [(w, a) for w, a in named if _mentions(text, w, a)]
         return {
             "foreign_object": float(len(present) < len(named)),
             "side_object": float(bool(self.side_objects(question, present, index, position))),
-            "foreign_concept": float(bool(self.foreign_concepts(question, index, position))),
+            "foreign_concept": float(bool(self.foreign_concepts(asked, index, position))),
         }
+
+    def asked(self, question: str) -> str:
+        """The clauses that ask (and always the last one), with the clauses before them
+        back to the nearest one that names something: "户口本弄丢了，咋补办" asks about
+        户口本; in "下礼拜要去银行办贷款，身份证丢了，补办要带什么材料" the 贷款 is only
+        why the citizen is in a hurry."""
+        clauses = self.analyzer.clauses(question)
+        if len(clauses) < 2:
+            return " ".join(clauses)
+        keep = {i for i, c in enumerate(clauses) if self.analyzer.asks(c)} | {len(clauses) - 1}
+        start = min(keep)
+        while start > 0 and not self._names_something(" ".join(clauses[i] for i in sorted(keep))):
+            start -= 1
+            keep.add(start)
+        return " ".join(clauses[i] for i in sorted(keep))
+
+    def _names_something(self, text: str) -> bool:
+        lexicon = self.analyzer.lexicon
+        return any(
+            w not in lexicon.actions
+            and not self.analyzer.is_cue(w)
+            and _chinese(w)
+            and not any(m in w for m in lexicon.question_markers)  # "在哪"
+            for w in self.analyzer.words(text)
+        )
 
     def side_objects(
         self, question: str, named: Sequence[Named], index: SearchIndex, position: int

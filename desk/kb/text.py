@@ -24,6 +24,7 @@ LEXICON = Path(__file__).with_name("lexicon.yml")
 _CJK = re.compile(r"[\u3400-\u9fff]+")
 _TOKEN = re.compile(r"[\u3400-\u9fff]+|[a-z0-9]+(?:\.[0-9]+)?")
 _SPACES = re.compile(r"\s+")
+_CLAUSE = re.compile(r"[\s,，。!！?？;；:：、~～]+")
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class Lexicon:
     # the generic actions on a thing that say nothing about which document is meant (补办).
     procedures: FrozenSet[str] = frozenset()
     actions: FrozenSet[str] = frozenset()
+    question_markers: Tuple[str, ...] = ()
 
 
 @lru_cache(maxsize=4)
@@ -81,6 +83,7 @@ def load_lexicon(path: Path = LEXICON) -> Lexicon:
         object_words,
         frozenset(normalize(str(w)) for w in data.get("procedures") or []),
         frozenset(normalize(str(w)) for w in data.get("actions") or []),
+        tuple(normalize(str(w)) for w in data.get("question_markers") or []),
     )
 
 
@@ -126,6 +129,14 @@ class Analyzer:
     def variants(self, text: str) -> List[str]:
         """The lexicon's colloquial variants that occur in `text` (normalised)."""
         return [m.group(0) for m in self.lexicon.pattern.finditer(normalize(text))]
+
+    def clauses(self, text: str) -> List[str]:
+        return [c for c in _CLAUSE.split(normalize(text)) if c]
+
+    def asks(self, clause: str) -> bool:
+        """Whether a clause of a question asks something: a question word
+        (`question_markers`) or a final "不" ("能办不")."""
+        return clause.endswith("不") or any(m in clause for m in self.lexicon.question_markers)
 
     def is_cue(self, word: str) -> bool:
         """Whether `word` is part of a section cue ("电话", "多少钱"): how, not what, is asked."""

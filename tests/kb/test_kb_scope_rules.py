@@ -112,3 +112,33 @@ def test_a_completed_keyword_favours_no_one_document_of_its_topic(scope_kb: Know
 
     assert features.keyword[positions["fund-rent"]] == features.keyword[positions["fund-loan"]] == 1.0
     assert scope_kb.answer("用公积金首付最低几成", today=TODAY).sources[0]["id"] == "fund-loan"
+
+
+@pytest.mark.parametrize(
+    "question, asked",
+    [
+        ("家里有辆旧面包车 还能申请低保不", "还能申请低保不"),  # "…不" asks
+        ("俺是外地来打工的，刚过来俩月，居住证多久能办下来", "居住证多久能办下来"),
+        ("下礼拜要去银行办贷款 身份证丢了 补办要带啥", "身份证丢了 补办要带啥"),  # points back
+        ("户口本弄丢了 咋补办", "户口簿弄丢了 咋补办"),  # normalised: 户口簿
+        ("残疾证怎么办理", "残疾证怎么办理"),  # one clause: all of it
+    ],
+)
+def test_the_clauses_that_ask(scope_kb: KnowledgeBase, question: str, asked: str) -> None:
+    assert scope_kb._scope.asked(question) == asked
+
+
+def test_circumstances_in_other_clauses_do_not_veto(scope_kb: KnowledgeBase) -> None:
+    # 贷款 is what another document is about, but here it is only why the citizen is in a hurry.
+    answer = scope_kb.answer("下礼拜要去银行办贷款，身份证丢了，补办要带什么材料", today=TODAY)
+
+    assert answer.evidence.get("foreign_concept") == 0.0
+    assert answer.ranked[0] == "idcard"
+
+
+def test_a_clause_that_only_points_back_keeps_the_whole_question(scope_kb: KnowledgeBase) -> None:
+    # "咋补办" names nothing of its own: 户口本 is still the thing asked about.
+    answer = scope_kb.answer("户口本弄丢了 咋补办", today=TODAY)
+
+    assert answer.sources == []
+    assert answer.evidence.get("side_object") == 1.0

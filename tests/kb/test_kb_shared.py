@@ -98,3 +98,20 @@ def test_kb_shared_follow_up_about_something_else_leaves_the_context(full_kb: Kn
     answer = full_kb.answer("停水了打什么电话", context="kb-032-gongnuan", today=TODAY)
 
     assert answer.sources[0]["id"] == "kb-033-tingshuitingdian"
+
+
+def test_kb_shared_the_embedding_outweighs_one_lucky_word(full_kb: KnowledgeBase) -> None:
+    # "车" alone matches the parking and bulky-waste guides; the sentence is about a fallen tree.
+    answer = full_kb.answer("刮大风把路边的大树刮倒了 压着我家车 打哪个电话", today=TODAY)
+
+    assert answer.ranked[0] == "kb-037-shumuxiujian"
+
+
+def test_kb_shared_long_colloquial_questions(full_kb: KnowledgeBase) -> None:
+    questions = load_questions(ROOT / "desk" / "kb" / "eval" / "shared_train_colloquial.yml")
+
+    figures = metrics(run(full_kb, questions, questions.today or TODAY))
+
+    # Fitted on (a regression guard): top-1 0.91, refusal 0.8 (30 of its 40 are near-topic).
+    assert figures["top1"] >= 0.86
+    assert figures["refusal"] >= 0.75
