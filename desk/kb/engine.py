@@ -33,8 +33,10 @@ from desk.kb.documents import (
     parse_document,
 )
 from desk.kb.embedding import CachedPassages, Embedder
+from desk.kb.homophones import HomophoneIndex
 from desk.kb.index import Indexer, QueryFeatures, SearchIndex
 from desk.kb.ranking import (
+    NOW_WORDS,
     asked_year,
     eligible,
     evidence,
@@ -75,6 +77,7 @@ class _Snapshot:
     index: SearchIndex
     signatures: Dict[str, Signature]
     vocabulary: str = ""  # all document text and section cues: what follow-ups may use
+    homophones: Optional[HomophoneIndex] = None
     masks: Dict[Tuple[dt.date, Optional[int]], np.ndarray] = field(default_factory=dict, repr=False)
 
     def eligible(self, today: dt.date, year: Optional[int]) -> np.ndarray:
@@ -126,6 +129,7 @@ class KnowledgeBase:
         self._indexer = Indexer(Analyzer(), passages)
         self._scope = ScopeCheck(self._indexer.analyzer)
         self._parsed: Dict[str, Tuple[Signature, Union[Document, DocumentError]]] = {}
+        self._pinyin: Dict[str, Tuple[str, ...]] = {}  # word -> fuzzy pinyin, kept across reloads
         self._lock = threading.RLock()
         self._checked = time.monotonic()
         self._snapshot = self._build(self._scan())
@@ -185,7 +189,10 @@ class KnowledgeBase:
         )
         cues = "".join("".join(c) for _, c in self._indexer.analyzer.lexicon.section_cues)
         vocabulary = "".join(index.text(i) for i in range(len(documents))) + cues
-        return _Snapshot(documents, errors, index, dict(signatures), vocabulary)
+        lexicon = self._indexer.analyzer.lexicon
+        named = index.named_words() | {w for words in lexicon.expansions.values() for w in words}
+        homophones = HomophoneIndex(named, self._pinyin)
+        return _Snapshot(documents, errors, index, dict(signatures), vocabulary, homophones)
 
     def _parse(self, name: str, signature: Signature) -> Union[Document, DocumentError]:
         cached = self._parsed.get(name)
@@ -207,8 +214,8 @@ class KnowledgeBase:
         if self.refresh_on_request:
             self.refresh()
         snapshot, today = self._snapshot, today or self.today()
-        question = (question or "").strip()
-        mask = snapshot.eligible(today, asked_year(question, today))
+        question = self._corrected(snapshot, (question or "").strip())
+        mask = snapshot.eligible(today, self._asked_year(question, today))
         hit = self._search(snapshot, question, mask)
         follow = self._context_family(snapshot, context, today)
         if (
@@ -224,6 +231,21 @@ class KnowledgeBase:
         if hit is None or hit.confidence < self.threshold:
             return self._not_found(snapshot, hit)
         return self._extract(snapshot, hit, question, today)
+
+    def _corrected(self, snapshot: _Snapshot, question: str) -> str:
+        """The question with homophones of the documents' words fixed (`homophones.py`)."""
+        if not question or snapshot.homophones is None:
+            return question
+        analyzer = self._indexer.analyzer
+        return snapshot.homophones.correct(question, analyzer, snapshot.index.has_text, self._pinyin)
+
+    def _asked_year(self, question: str, today: dt.date) -> Optional[int]:
+        """The year the asking clauses name; a year only in the citizen's story counts unless
+        they also say "now" ("去年年底忘了交，现在补交的话…" asks about today's rules)."""
+        year = asked_year(self._scope.asked(question), today)
+        if year is not None:
+            return year
+        return None if any(w in question for w in NOW_WORDS) else asked_year(question, today)
 
     def _within(self, question: str, family: str, snapshot: _Snapshot) -> bool:
         """Every word of the question occurs in a document of the context's family: "报修电话呢"

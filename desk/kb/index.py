@@ -20,7 +20,7 @@ from desk.kb.blocks import Layout, SparseRows, dense, sparse_rows
 from desk.kb.documents import Document
 from desk.kb.embedding import CachedPassages
 from desk.kb.lexical import BM25, TermRow, Vocabulary, stack
-from desk.kb.text import Analyzer, normalize
+from desk.kb.text import Analyzer, char_bigrams, normalize
 
 KeywordList = Tuple[Tuple[str, FrozenSet[str]], ...]  # normalised keyword, its words
 _Entry = Tuple[str, str, FrozenSet[str]]  # document source, keyword, the keyword's words
@@ -53,6 +53,9 @@ class _Analysed:
     head: str  # the normalised title and headings: what the document is about
     head_words: FrozenSet[str]  # the words of its title, keywords and headings
     topic_words: FrozenSet[str]  # the words of its title and keywords: what it is about
+    # Whole words (precise segmentation) of its title and headings, and its keywords: the
+    # words a typed or spoken slip may stand for (`homophones.py`).
+    named: FrozenSet[str]
 
 
 class Indexer:
@@ -154,6 +157,12 @@ class Indexer:
             head=normalize(" ".join([meta.title, *headings])),
             head_words=frozenset(self.analyzer.words(" ".join([meta.title, *meta.keywords, *headings]))),
             topic_words=frozenset(self.analyzer.words(" ".join([meta.title, *meta.keywords]))),
+            named=frozenset(
+                [
+                    *keywords,
+                    *(t for t in self.analyzer.tokens(" ".join([meta.title, *headings])) if len(t) > 1),
+                ]
+            ),
         )
 
 
@@ -177,6 +186,7 @@ class SearchIndex:
         self._heads = [a.head for a in analysed]
         self._titles = [normalize(d.title) for d in documents]
         self._head_words = [a.head_words for a in analysed]
+        self._named = [a.named for a in analysed]
         # In how many documents' titles or keywords a word occurs (`scope.py`).
         self.topic_frequency: Counter = Counter(w for a in analysed for w in a.topic_words)
         self._positions = {d.source: i for i, d in enumerate(documents)}
@@ -248,6 +258,17 @@ class SearchIndex:
     def head(self, position: int) -> str:
         """The normalised title and headings of a document."""
         return self._heads[position]
+
+    def has_text(self, stretch: str) -> bool:
+        """Whether the documents hold `stretch`: as an indexed word, or every character pair
+        of it occurs somewhere (cheap, and enough to tell a typing slip from their words)."""
+        vocabulary = self._indexer.vocabulary
+        pairs = char_bigrams(normalize(stretch))
+        return stretch in vocabulary or bool(pairs) and all("#" + p in vocabulary for p in pairs)
+
+    def named_words(self) -> Set[str]:
+        """The whole words of all documents' titles and headings, and their keywords."""
+        return set().union(*self._named) if self._named else set()
 
     def head_words(self, position: int) -> FrozenSet[str]:
         """The words of a document's title, keywords and headings."""

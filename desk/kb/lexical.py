@@ -25,6 +25,9 @@ class Vocabulary:
     def __len__(self) -> int:
         return len(self._ids)
 
+    def __contains__(self, term: str) -> bool:
+        return term in self._ids
+
     def row(self, terms: Sequence[str]) -> "TermRow":
         """Ids and counts of a text's terms, adding new terms."""
         counts = Counter(terms)

@@ -142,6 +142,10 @@ class Analyzer:
         """Whether `word` is part of a section cue ("电话", "多少钱"): how, not what, is asked."""
         return any(word in cue for _, cues in self.lexicon.section_cues for cue in cues)
 
+    def frequency(self, word: str) -> int:
+        """How common jieba's dictionary says a word is (0 for unknown stretches)."""
+        return int(self._jieba.FREQ.get(word, 0) or 0)
+
     def is_word(self, word: str) -> bool:
         """Whether the segmenter knows `word` (its dictionary or the knowledge base's)."""
         return bool(self._jieba.FREQ.get(normalize(word)))

@@ -1,0 +1,119 @@
+"""Typed and spoken homophones of the knowledge base's own words, corrected by pinyin.
+
+Citizens type with pinyin input methods and speak to a recogniser, so a question often holds
+a word that sounds like the documents' one but is written differently: 社宝 for 社保, 居主证
+for 居住证, 公积经 for 公积金 (a front/back nasal slip). The lexicon lists a few; this finds
+the rest. A stretch of the question (two to four characters, whole words of its own
+segmentation) that no document contains and that is not a common word of its own, whose
+toneless pinyin (with the usual fuzzy pairs: z/zh, c/ch, s/sh, n/l, in/ing, en/eng, an/ang)
+equals one of the documents' named words (title, keywords, headings), is replaced by it.
+Two characters must sound exactly alike (社宝 -> 社保); the fuzzy pairs need three or more.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable, Dict, Iterable, Optional, Tuple
+
+from pypinyin import Style, lazy_pinyin
+
+from desk.kb.text import Analyzer, normalize
+
+Key = Tuple[str, ...]
+_CJK_WORD = re.compile(r"^[\u4e00-\u9fff]{2,4}$")
+COMMON = 5  # a stretch jieba knows at least this well is a real word (事业 is not 失业, 白糖 not 摆摊)
+_INITIALS = (("zh", "z"), ("ch", "c"), ("sh", "s"))
+_FINALS = (("ing", "in"), ("eng", "en"), ("ang", "an"))
+
+
+def exact_key(text: str, cache: Optional[Dict[str, Key]] = None) -> Key:
+    """Toneless pinyin."""
+    if cache is not None and text in cache:
+        return cache[text]
+    key = tuple(lazy_pinyin(text, style=Style.NORMAL, errors="ignore"))
+    if cache is not None:
+        cache[text] = key
+    return key
+
+
+def fuzzy_key(text: str, cache: Optional[Dict[str, Key]] = None) -> Key:
+    """Toneless pinyin with the input-method and dialect pairs merged."""
+    syllables = []
+    for syllable in exact_key(text, cache):
+        for long, short in _INITIALS:
+            if syllable.startswith(long):
+                syllable = short + syllable[len(long) :]
+                break
+        if syllable.startswith("n"):
+            syllable = "l" + syllable[1:]
+        for long, short in _FINALS:
+            if syllable.endswith(long):
+                syllable = syllable[: -len(long)] + short
+                break
+        syllables.append(syllable)
+    return tuple(syllables)
+
+
+class HomophoneIndex:
+    """Fuzzy pinyin -> the documents' word; words that share a key with another are left out
+    (two documents' words that sound alike cannot tell which one a slip meant)."""
+
+    def __init__(self, words: Iterable[str], cache: Dict[str, Key]) -> None:
+        exact: Dict[Key, Optional[str]] = {}
+        fuzzy: Dict[Key, Optional[str]] = {}
+        for word in set(words):
+            if not _CJK_WORD.match(word):
+                continue
+            for found, key in ((exact, exact_key(word, cache)), (fuzzy, fuzzy_key(word, cache))):
+                found[key] = word if key not in found or found[key] == word else None
+        self._exact = {k: w for k, w in exact.items() if w is not None}
+        self._fuzzy = {k: w for k, w in fuzzy.items() if w is not None and len(w) > 2}
+
+    def __len__(self) -> int:
+        return len(self._exact)
+
+    def _lookup(self, stretch: str, cache: Dict[str, Key]) -> Optional[str]:
+        word = self._exact.get(exact_key(stretch, cache))
+        if word is None and len(stretch) > 2:
+            word = self._fuzzy.get(fuzzy_key(stretch, cache))
+        return word
+
+    def correct(
+        self, question: str, analyzer: Analyzer, known: Callable[[str], bool], cache: Dict[str, Key]
+    ) -> str:
+        """`question` (normalised) with homophones of the documents' words replaced.
+
+        `known(stretch)` says whether the documents have the stretch: then it is no slip.
+        """
+        text = normalize(question)
+        if not self._exact:
+            return text
+        boundaries, position = {0}, 0
+        for token in analyzer.tokens(text):
+            start = text.find(token, position)
+            if start < 0:
+                continue
+            boundaries.update((start, start + len(token)))
+            position = start + len(token)
+        out, i = [], 0
+        while i < len(text):
+            for length in (4, 3, 2):
+                window = text[i : i + length]
+                if (
+                    len(window) < length
+                    or i not in boundaries
+                    or i + length not in boundaries
+                    or not _CJK_WORD.match(window)
+                    or known(window)
+                    or analyzer.frequency(window) >= COMMON
+                ):
+                    continue
+                word = self._lookup(window, cache)
+                if word is not None and word != window:
+                    out.append(word)
+                    i += length
+                    break
+            else:
+                out.append(text[i])
+                i += 1
+        return "".join(out)

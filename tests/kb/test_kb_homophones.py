@@ -1,0 +1,66 @@
+"""Typed and spoken homophones of the documents' words (desk/kb/homophones.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from desk.kb.engine import KnowledgeBase
+from desk.kb.homophones import fuzzy_key
+from tests.kb.conftest import filler_text
+
+MakeKb = Callable[..., KnowledgeBase]
+TODAY = dt.date(2026, 6, 1)
+
+
+@pytest.fixture
+def kb(tmp_path: Path, make_kb: MakeKb) -> KnowledgeBase:
+    directory = tmp_path / "kb"
+    directory.mkdir()
+    for doc_id, title, keyword, heading, text in [
+        ("social", "灵活就业人员社保缴费指南", "社保", "缴费时间", "每月15日前通过银行代扣缴纳。"),
+        ("permit", "居住证办理指南", "居住证", "办理时限", "材料齐全的15个工作日内办结。"),
+        ("jobless", "失业金申领指南", "失业金", "发放时间", "每月10日前发放到本人社保卡。"),
+        ("stalls", "占道经营与摆摊管理", "摆摊", "疏导点", "夜市疏导点每月收取管理费。"),
+    ]:
+        (directory / f"{doc_id}.md").write_text(filler_text(doc_id, title, keyword, heading, text), "utf-8")
+    return make_kb(directory)
+
+
+@pytest.mark.parametrize(
+    "question, corrected",
+    [
+        ("自己交社宝的话每个月几号之前要交上", "自己交社保的话每个月几号之前要交上"),  # same sound
+        ("想办个居主证多久能好", "想办个居住证多久能好"),
+        ("失业精每月几号发", "失业金每月几号发"),  # jin/jing: fuzzy, three characters
+    ],
+)
+def test_a_slip_becomes_the_documents_word(kb: KnowledgeBase, question: str, corrected: str) -> None:
+    assert kb._corrected(kb._snapshot, question) == corrected
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "家里只有白糖",  # baitang is no 摆摊 (baitan): two characters must sound exactly alike
+        "我的事业刚起步",  # 事业 is a real word, not 失业
+        "社保每月几号交",  # already the documents' word
+    ],
+)
+def test_real_words_are_left_alone(kb: KnowledgeBase, question: str) -> None:
+    assert kb._corrected(kb._snapshot, question) == question
+
+
+def test_the_corrected_question_finds_its_document(kb: KnowledgeBase) -> None:
+    answer = kb.answer("居主证要多久能办下来", today=TODAY)
+
+    assert answer.ranked[0] == "permit"
+
+
+def test_fuzzy_pairs() -> None:
+    assert fuzzy_key("公积经") == fuzzy_key("公积金")
+    assert fuzzy_key("资助") == fuzzy_key("支柱")  # z/zh
+    assert fuzzy_key("失业") != fuzzy_key("就业")
