@@ -37,6 +37,7 @@ from desk.kb.homophones import HomophoneIndex
 from desk.kb.index import Indexer, QueryFeatures, SearchIndex
 from desk.kb.ranking import (
     NOW_WORDS,
+    THEN_WORDS,
     asked_year,
     eligible,
     evidence,
@@ -241,11 +242,14 @@ class KnowledgeBase:
 
     def _asked_year(self, question: str, today: dt.date) -> Optional[int]:
         """The year the asking clauses name; a year only in the citizen's story counts unless
-        they also say "now" ("去年年底忘了交，现在补交的话…" asks about today's rules)."""
-        year = asked_year(self._scope.asked(question), today)
+        the asking clauses say "now" ("去年年底忘了交，现在补交的话能用吗" asks about today's
+        rules) and not "then" ("去年贷的款，当时利率多少，想跟现在比比")."""
+        asked = self._scope.asked(question)
+        year = asked_year(asked, today)
         if year is not None:
             return year
-        return None if any(w in question for w in NOW_WORDS) else asked_year(question, today)
+        now = any(w in asked for w in NOW_WORDS) and not any(w in asked for w in THEN_WORDS)
+        return None if now else asked_year(question, today)
 
     def _within(self, question: str, family: str, snapshot: _Snapshot) -> bool:
         """Every word of the question occurs in a document of the context's family: "报修电话呢"

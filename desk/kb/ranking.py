@@ -28,6 +28,7 @@ _YEAR = re.compile(r"((?:19|20)\d{2})\s*(?:年|版)")
 _SHORT_YEAR = re.compile(r"(?<![\d满近超过约共])([12]\d)年(?=那|的|度|版|时|起)")
 RELATIVE_YEARS = {"前年": -2, "去年": -1, "上年": -1, "今年": 0, "本年": 0, "明年": 1}
 NOW_WORDS = ("现在", "目前", "如今", "眼下", "马上")
+THEN_WORDS = ("当时", "那时", "那会")
 SIMILARITY_SCALE = 30.0  # a cosine gap of 0.033 weighs as much as the whole BM25 range
 KEYWORD_BONUS = 0.5  # the question names one of the document's keywords
 ASK_BONUS = 0.3  # re-rank: the candidate has a section of the kind the question asks for

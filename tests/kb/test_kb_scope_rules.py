@@ -142,3 +142,23 @@ def test_a_clause_that_only_points_back_keeps_the_whole_question(scope_kb: Knowl
 
     assert answer.sources == []
     assert answer.evidence.get("side_object") == 1.0
+
+
+@pytest.mark.parametrize(
+    "question, year",
+    [
+        ("去年两口子公积金最多能贷多少", 2025),
+        ("去年年底忘了交医保 现在补交的话 交了马上就能用吗", None),  # asks about now
+        ("我哥去年用公积金贷款买的房 当时利率是多少 我想跟现在对比一下", 2025),  # "then"
+        ("2025年那会儿首付几成", 2025),
+    ],
+)
+def test_the_year_a_question_asks_about(scope_kb: KnowledgeBase, question: str, year: object) -> None:
+    assert scope_kb._asked_year(question, TODAY) == year
+
+
+def test_taking_money_out_is_a_procedure_the_loan_guide_never_names(scope_kb: KnowledgeBase) -> None:
+    answer = scope_kb.answer("公积金能不能提出来还房贷", today=TODAY)
+
+    assert answer.sources == []
+    assert answer.evidence.get("foreign_concept") == 1.0
