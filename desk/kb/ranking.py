@@ -150,10 +150,13 @@ def evidence(features: QueryFeatures, position: int, mask: np.ndarray) -> Dict[s
         spread = float(similarity.std()) or 1.0
         found["similarity_z"] = (float(features.similarity[position]) - float(similarity.mean())) / spread
     found["log_length"] = math.log(max(1, features.length))
+    if "similarity_z" in found:
+        # In a long question few words match, and the meaning says more than they do.
+        found["similarity_by_length"] = found["similarity_z"] * found["log_length"]
     return found
 
 
-FEATURES_WITH_VECTORS = ("coverage", "log_bm25", "keyword", "similarity_z", "log_length")
 FEATURES_LEXICAL = ("coverage", "log_bm25", "keyword", "log_length")
+FEATURES_WITH_VECTORS = (*FEATURES_LEXICAL, "similarity_z", "similarity_by_length")
 # Evidence weighed by `rules` in confidence.yml, never fitted (desk/kb/scope.py).
 RULES = ("foreign_object", "side_object", "foreign_concept")
