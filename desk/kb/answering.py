@@ -9,7 +9,6 @@ import numpy as np
 
 from desk.kb.documents import Document, Section
 from desk.kb.index import QueryFeatures, SearchIndex
-from desk.kb.ranking import SIMILARITY_SCALE
 from desk.kb.text import char_bigrams, normalize
 
 NOT_FOUND = (
@@ -19,6 +18,7 @@ NOT_FOUND = (
 CUE_BONUS = 1.5  # a heading the question's cue words point at ("带什么" -> 所需材料)
 HEADING_BONUS = 1.0  # the question names the heading ("收费标准是多少")
 SECOND_SECTION = 0.5  # quote a second section when it scores this close to the best one
+SECTION_SIMILARITY = 10.0  # a section 0.1 below the best one in cosine gets no credit for it
 
 
 def pick_sections(
@@ -35,7 +35,7 @@ def pick_sections(
     scores = lexical / lexical.max() if lexical.max() > 0 else np.zeros_like(lexical)
     similarity = features.section_similarity[rows]
     if similarity.any():
-        scores = scores + np.clip(1.0 - SIMILARITY_SCALE * (similarity.max() - similarity), 0.0, None)
+        scores = scores + np.clip(1.0 - SECTION_SIMILARITY * (similarity.max() - similarity), 0.0, None)
     asked = set(char_bigrams(normalize(question)))
     for i, section in enumerate(document.sections):
         if any(any(word in section.heading for word in headings) for headings in cued_headings):
