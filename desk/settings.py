@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     # Admin (desk/admin): review queue, NLU data editor, Rasa model training and promotion.
     nlu_data_dir: Path = Field(ROOT / "nlu_data", env="NLU_DATA_DIR")
     models_dir: Path = Field(ROOT / "models", env="MODELS_DIR")
+    # Rasa model files trained from /admin kept besides the active and the previous one.
+    admin_keep_models: int = Field(5, env="ADMIN_KEEP_MODELS", ge=1)
     rasa_config: Path = Field(ROOT / "config.yml", env="RASA_CONFIG")
     rasa_domain: Path = Field(ROOT / "bot" / "domain.yml", env="RASA_DOMAIN")
     rasa_core_data: Path = Field(ROOT / "bot" / "data", env="RASA_CORE_DATA")

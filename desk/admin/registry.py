@@ -121,8 +121,35 @@ class ModelRegistry:
                 .values(status="active", promoted_at=utcnow())
             )
 
+    def prune(self, keep: int) -> List[str]:
+        """Deletes the files of models trained here beyond the `keep` newest, never the active
+        one, the last one that was (the rollback target) or one still training; their rows
+        stay, marked ``pruned``. Files not trained here (``external``: `make run`'s model)
+        are never touched. Returns the pruned ids."""
+        models = self.all()  # newest first
+        previous = max(
+            (m for m in models if m["status"] == "retired" and m["promoted_at"]),
+            key=lambda m: m["promoted_at"],
+            default=None,
+        )
+        spare = [
+            m
+            for m in models
+            if m["status"] in ("trained", "retired")
+            and m["mode"] != "external"
+            and (previous is None or m["id"] != previous["id"])
+        ]
+        pruned = []
+        for model in spare[max(0, keep) :]:
+            Path(model["path"]).unlink(missing_ok=True)
+            self.update(model["id"], status="pruned", stage=f"模型文件已清理（保留最近 {keep} 个）")
+            pruned.append(model["id"])
+        return pruned
+
     def usable(self, model_id: str) -> Dict[str, Any]:
         model = self.get(model_id)
+        if model["status"] == "pruned":
+            raise Conflict(f"模型 {model_id} 的文件已清理，不能启用", {"status": "pruned"})
         if model["status"] not in ("trained", "retired", "active"):
             raise Conflict(
                 f"模型 {model_id} 当前状态为 {model['status']}，不能启用", {"status": model["status"]}

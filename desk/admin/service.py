@@ -57,6 +57,7 @@ class AdminConfig:
     inputs: TrainingInputs
     nlu_test: Path
     dispatch_data_dir: Optional[Path] = None
+    keep_models: int = 5  # model files trained here kept besides the active and previous one
 
 
 class AdminService:
@@ -95,6 +96,7 @@ class AdminService:
             inputs=inputs,
             nlu_test=settings.nlu_test_data,
             dispatch_data_dir=settings.dispatch_data_dir or data_dir_for(settings.profile_path),
+            keep_models=settings.admin_keep_models,
         )
         token = settings.rasa_token.get_secret_value() if settings.rasa_token else None
         return cls(
@@ -289,6 +291,7 @@ class AdminService:
                 metrics=metrics,
             )
             log.info("admin.model.trained id=%s seconds=%.1f", model_id, seconds)
+            await self._prune()
         except (TrainingFailed, EvaluationFailed) as exc:
             detail = getattr(exc, "output", "") or str(exc)
             await asyncio.to_thread(
@@ -342,7 +345,19 @@ class AdminService:
             previous=previous["id"] if previous else None,
             swap_seconds=round(seconds, 2),
         )
+        await self._prune()
         return {**(await asyncio.to_thread(self.registry.get, model_id)), "swap_seconds": round(seconds, 3)}
+
+    async def _prune(self) -> None:
+        """About 80 MB a model: old ones go, their rows and figures stay (`ModelRegistry.prune`)."""
+        try:
+            pruned = await asyncio.to_thread(self.registry.prune, self.config.keep_models)
+        except OSError as exc:  # a file that cannot go stays; the next prune tries again
+            log.warning("admin.model.prune_failed error=%s", exc)
+            return
+        for model_id in pruned:
+            log.info("admin.model.pruned id=%s", model_id)
+            await self._audit("system", "model.pruned", model_id, keep=self.config.keep_models)
 
     async def rollback(self, model_id: str, actor: str) -> Dict[str, Any]:
         model = await asyncio.to_thread(self.registry.get, model_id)

@@ -3,7 +3,7 @@
   "use strict";
   const $ = (id) => document.getElementById(id);
   const REASONS = { low_confidence: "置信度低", fallback: "未能识别", takeover: "人工接管", reassignment: "派单改派" };
-  const STATUS = { training: "训练中", trained: "待上线", failed: "失败", active: "使用中", retired: "已下线" };
+  const STATUS = { training: "训练中", trained: "待上线", failed: "失败", active: "使用中", retired: "已下线", pruned: "文件已清理" };
   const MODES = { full: "完整训练", finetune: "增量训练", external: "已有文件" };
   let vocabulary = { intents: [], entities: [], scenarios: [] };
   let polling = null;
