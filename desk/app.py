@@ -31,6 +31,7 @@ from desk.settings import Settings
 from desk.tickets.repository import TicketRepository
 from desk.tickets.routes import routes as ticket_routes
 from desk.tickets.service import TicketService
+from desk.web.routes import UPLOAD_LIMITER, UploadLimiter
 from desk.web.routes import routes as web_routes
 
 log = logging.getLogger(__name__)
@@ -51,9 +52,12 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     except DeskError as exc:
         log.info("desk.request.rejected path=%s code=%s", request.path, exc.code)
-        return web.json_response(
+        response = web.json_response(
             exc.as_dict(), status=exc.status, dumps=lambda v: json.dumps(v, ensure_ascii=False)
         )
+        if "retry_after_s" in exc.details:
+            response.headers["Retry-After"] = str(exc.details["retry_after_s"])
+        return response
     except web.HTTPRequestEntityTooLarge:
         return _error_response(413, "too_large", "请求体过大")
     except web.HTTPException as exc:
@@ -80,6 +84,7 @@ def create_app(settings: Settings) -> web.Application:
     app[PROFILE] = profile
     app[EVENT_BUS] = EventBus()
     app[EVENTS_TOKEN] = settings.events_token.get_secret_value() if settings.events_token else ""
+    app[UPLOAD_LIMITER] = UploadLimiter(settings.chat_uploads_per_window, settings.chat_upload_window_s)
     app.cleanup_ctx.append(_resources)
     app.cleanup_ctx.append(admin_context)
     app.router.add_get("/health", health)

@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     chat_socket_url: Optional[str] = Field(None, env="CHAT_SOCKET_URL")
     rasa_port: int = Field(5005, env="RASA_PORT", ge=1, le=65535)
     upload_dir: Path = Field(ROOT / "var" / "uploads", env="UPLOAD_DIR")
+    # Web chat pictures and voice per client address in any window (desk/web/routes.py).
+    chat_uploads_per_window: int = Field(30, env="CHAT_UPLOADS_PER_WINDOW", ge=1)
+    chat_upload_window_s: float = Field(600.0, env="CHAT_UPLOAD_WINDOW_S", gt=0)
+    chat_client_header: Optional[str] = Field(None, env="CHAT_CLIENT_HEADER")  # set by a proxy
     # Speech service (voice messages from the web chat); empty: voice input is refused politely.
     speech_url: Optional[str] = Field(None, env="SPEECH_URL")
     # Rasa's HTTP API (operator hand-off: pause, resume, operator messages, transcripts).

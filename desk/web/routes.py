@@ -5,6 +5,11 @@ GET  /chat/static/{file}    its script and style sheet
 POST /api/chat/uploads      an image (JPEG, PNG, GIF, WebP; body = the file) -> {"url"}
 POST /api/chat/voice        a WAV recording -> {"text", "url"} through the speech service
 GET  /uploads/{name}        an uploaded file (names are unguessable)
+
+Uploads are limited per client address (`CHAT_UPLOADS_PER_WINDOW` in `CHAT_UPLOAD_WINDOW_S`;
+behind a proxy, the address in `CHAT_CLIENT_HEADER`): a page gone wrong or a script cannot fill
+the disk or keep the speech service busy. Past the limit the answer is 429 with Retry-After
+and a Chinese message.
 """
 
 from __future__ import annotations
@@ -13,8 +18,10 @@ import asyncio
 import json
 import logging
 import secrets
+import time
+from collections import deque
 from pathlib import Path
-from typing import Optional, Tuple
+from typing import Callable, Deque, Dict, Optional, Tuple
 
 import aiohttp
 from aiohttp import web
@@ -58,6 +65,47 @@ class SpeechUnavailable(DeskError):
     code = "speech_unavailable"
 
 
+class TooManyUploads(DeskError):
+    status = 429
+    code = "too_many_uploads"
+
+
+class UploadLimiter:
+    """At most `limit` uploads per client in any `window_s` seconds (sliding window, in
+    memory: each desk process counts its own)."""
+
+    def __init__(self, limit: int, window_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit = limit
+        self.window_s = window_s
+        self._clock = clock
+        self._seen: Dict[str, Deque[float]] = {}
+
+    def check(self, client: str) -> None:
+        """Counts one upload by `client`; raises `TooManyUploads` past the limit."""
+        now = self._clock()
+        seen = self._seen.setdefault(client, deque())
+        while seen and seen[0] <= now - self.window_s:
+            seen.popleft()
+        if len(seen) >= self.limit:
+            wait = int(seen[0] + self.window_s - now) + 1
+            raise TooManyUploads(f"上传太频繁，请{wait}秒后再试", {"retry_after_s": wait})
+        seen.append(now)
+        if len(self._seen) > 10_000:  # forget clients whose window has passed
+            self._seen = {c: q for c, q in self._seen.items() if q and q[-1] > now - self.window_s}
+
+
+UPLOAD_LIMITER = web.AppKey("upload_limiter", UploadLimiter)
+
+
+def _count_upload(request: web.Request) -> None:
+    """Counts an upload against the client's address: the peer's, or behind a reverse proxy
+    the header it sets (`CHAT_CLIENT_HEADER`, e.g. X-Real-IP), else every citizen would share
+    the proxy's one limit."""
+    header = request.app[SETTINGS].chat_client_header
+    client = (request.headers.get(header, "") if header else "").split(",")[0].strip()
+    request.app[UPLOAD_LIMITER].check(client or request.remote or "unknown")
+
+
 @routes.get("/chat")
 async def chat_page(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
@@ -84,6 +132,7 @@ async def chat_static(request: web.Request) -> web.FileResponse:
 
 @routes.post("/api/chat/uploads")
 async def upload_image(request: web.Request) -> web.Response:
+    _count_upload(request)
     body = await _read_capped(request, MAX_IMAGE_BYTES, "图片不能超过 5 MB")
     extension = _image_extension(body)
     url = _store(request, body, extension)
@@ -93,6 +142,7 @@ async def upload_image(request: web.Request) -> web.Response:
 
 @routes.post("/api/chat/voice")
 async def transcribe_voice(request: web.Request) -> web.Response:
+    _count_upload(request)
     body = await _read_capped(request, MAX_VOICE_BYTES, "语音太长了，请分几段说")
     if len(body) < 44 or body[:4] != b"RIFF" or body[8:12] != b"WAVE":
         raise UnsupportedMedia("语音格式不正确（需要 WAV）")

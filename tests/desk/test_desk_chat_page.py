@@ -114,3 +114,50 @@ async def test_voice_is_transcribed_by_the_speech_service(make_client, tmp_path:
     assert refused.status == 422 and (await refused.json())["error"]["message"] == "音频太长"
     not_wav = await client.post("/api/chat/voice", data=b"ID3" + b"\x00" * 100)
     assert not_wav.status == 415
+
+
+async def test_uploads_past_the_limit_get_429_with_a_wait(make_client, tmp_path: Path) -> None:
+    client = await make_client(
+        f"sqlite:///{tmp_path / 'desk.db'}", upload_dir=tmp_path / "uploads", chat_uploads_per_window=3
+    )
+    for _ in range(3):
+        ok = await client.post("/api/chat/uploads", data=PNG, headers={"Content-Type": "image/png"})
+        assert ok.status == 201
+    refused = await client.post("/api/chat/voice", data=_wav())  # voice counts too
+
+    assert refused.status == 429
+    assert int(refused.headers["Retry-After"]) > 0
+    error = (await refused.json())["error"]
+    assert error["code"] == "too_many_uploads" and "上传太频繁" in error["message"]
+    assert len(list((tmp_path / "uploads").iterdir())) == 3  # nothing stored past the limit
+
+
+def test_the_window_slides() -> None:
+    from desk.web.routes import TooManyUploads, UploadLimiter
+
+    now = [0.0]
+    limiter = UploadLimiter(2, 60.0, clock=lambda: now[0])
+    limiter.check("a")
+    limiter.check("a")
+    limiter.check("b")  # each client counts alone
+    with pytest.raises(TooManyUploads):
+        limiter.check("a")
+    now[0] = 60.5
+    limiter.check("a")  # the first two have left the window
+
+
+async def test_behind_a_proxy_each_citizen_has_their_own_limit(make_client, tmp_path: Path) -> None:
+    client = await make_client(
+        f"sqlite:///{tmp_path / 'desk.db'}",
+        upload_dir=tmp_path / "uploads",
+        chat_uploads_per_window=1,
+        chat_client_header="X-Real-IP",
+    )
+
+    async def upload(address: str) -> int:
+        headers = {"Content-Type": "image/png", "X-Real-IP": address}
+        return (await client.post("/api/chat/uploads", data=PNG, headers=headers)).status
+
+    assert await upload("10.0.0.1") == 201
+    assert await upload("10.0.0.2") == 201  # same peer (the proxy), another citizen
+    assert await upload("10.0.0.1") == 429
