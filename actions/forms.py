@@ -26,7 +26,17 @@ from desk.contact import find_phone, normalize_phone
 
 # Intents that interrupt the form: their own rules answer, then the form resumes.
 INTERRUPTIONS = frozenset(
-    {"ask_identity", "check_ticket", "ask_policy", "request_human", "cancel", "greet", "thank", "goodbye"}
+    {
+        "ask_identity",
+        "check_ticket",
+        "ask_policy",
+        "request_human",
+        "leave_callback",
+        "cancel",
+        "greet",
+        "thank",
+        "goodbye",
+    }
 )
 MAX_DETAIL = 500
 SHARED_LOCATION = "我的位置："  # how bot/channels/wechat.py passes a WeChat location message

@@ -140,6 +140,8 @@ class ActionLeaveCallback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
+        if tracker.active_loop_name == "complaint_form":
+            return await self._during_complaint(dispatcher, tracker)
         phone = tracker.get_slot("phone")
         said = _citizen_words(tracker)  # what the citizen asked or reported, not "留言" or the phone
         description = tracker.get_slot("description") or "；".join(said[-3:]) or "市民请求人工回电"
@@ -171,6 +173,18 @@ class ActionLeaveCallback(Action):
             text=f"已为您登记留言，工单编号 {ticket['id']}，{callback}。您说过的内容都已保存。"
         )
         return [SlotSet("handoff_state", None), SlotSet("ticket_id", ticket["id"])]
+
+    async def _during_complaint(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+        """ "留言" in the middle of a complaint: the complaint's own ticket is the message, so
+        the citizen stops waiting for an operator and the form goes on (it asks for a phone)."""
+        try:
+            await self.desk.withdraw_handoff(tracker.sender_id)
+        except (DeskUnavailable, TicketNotFound):
+            pass  # not queued, or desk is down: the form's ticket still carries everything
+        dispatcher.utter_message(
+            text="好的，不用等人工了。我们把您反映的问题登记成工单，提交后承办部门会联系您。"
+        )
+        return [SlotSet("handoff_state", None)]
 
 
 class ActionHandleFallback(Action):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions import ActionAnswerPolicy
+from actions.forms import ValidateComplaintForm
 from actions.handoff import (
     ActionHandleFallback,
     ActionHandoffCheck,
@@ -120,3 +121,25 @@ async def test_asking_again_after_not_found_goes_to_a_human(desk, domain) -> Non
     events = await _with(ActionAnswerPolicy(), desk).run(again, tracker, domain)
     assert slot_events(events)["handoff_state"] == "queued"
     assert "需要工作人员解答" in again.messages[-1]["text"]
+
+
+async def test_a_callback_during_the_complaint_form_is_the_forms_own_ticket(desk, domain) -> None:
+    await _with(ActionRequestHuman(), desk).run(
+        CollectingDispatcher(), make_tracker("转人工", "request_human"), domain
+    )
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker("留言", "leave_callback", requested_slot="location", description="楼上装修太吵")
+
+    events = await _with(ActionLeaveCallback(), desk).run(dispatcher, tracker, domain)
+
+    assert slot_events(events) == {"handoff_state": None}  # no second ticket, no ticket_id yet
+    assert "登记成工单" in dispatcher.messages[0]["text"]
+    assert (await desk.handoff_status("citizen-1"))["state"] == "none"
+
+
+async def test_the_form_does_not_take_liuyan_as_an_answer(domain) -> None:
+    tracker = make_tracker("留言", "leave_callback", requested_slot="location", description="楼上装修太吵")
+
+    events = await ValidateComplaintForm().get_extraction_events(CollectingDispatcher(), tracker, domain)
+
+    assert events == []
