@@ -92,16 +92,17 @@ class ValidateComplaintForm(FormValidationAction):
         text = (message.get("text") or "").strip()
         intent = (message.get("intent") or {}).get("name")
         requested = tracker.get_slot("requested_slot")
+        # A picture or a shared location is never an interruption, whatever NLU called it.
+        if text.startswith(SHARED_PICTURE) and requested is not None:  # joins the description
+            description = tracker.get_slot("description")
+            return {"description": f"{description}\n{text}" if description else text}
+        if text.startswith(SHARED_LOCATION) and requested is not None:  # fills the place
+            label = text[len(SHARED_LOCATION) :].split("（")[0].strip()
+            return {"location": label or text, "confirmed": None}
         if intent in INTERRUPTIONS:
             return {}
         if requested is None:  # the form is being activated by a new complaint
             return await self._from_complaint(text, dispatcher, tracker)
-        if text.startswith(SHARED_PICTURE):  # a photo of the problem joins the description
-            description = tracker.get_slot("description")
-            return {"description": f"{description}\n{text}" if description else text}
-        if text.startswith(SHARED_LOCATION):  # a location shared in WeChat fills the place
-            label = text[len(SHARED_LOCATION) :].split("（")[0].strip()
-            return {"location": label or text, "confirmed": None}
         correction = find_correction(text)
         if correction and correction.field and correction.field != requested:
             return {correction.field: correction.value or None, "confirmed": None}

@@ -152,9 +152,10 @@ async def test_a_location_shared_in_wechat_fills_the_place(form, domain):
     assert "occurred_at" not in slots
 
 
-async def test_a_picture_sent_during_the_form_is_kept_with_the_description(form, domain):
+@pytest.mark.parametrize("intent", ["inform", "ask_policy", "greet"])  # whatever NLU called it
+async def test_a_picture_sent_during_the_form_is_kept_with_the_description(form, domain, intent):
     text = "[图片] http://mmbiz.example/pic.jpg"
-    tracker = make_tracker(text, "inform", requested_slot="phone", description="烧烤摊占道", location="y")
+    tracker = make_tracker(text, intent, requested_slot="phone", description="烧烤摊占道", location="y")
     slots, _ = await run(form, tracker, domain)
     assert slots["description"] == "烧烤摊占道\n[图片] http://mmbiz.example/pic.jpg"
     assert "phone" not in slots

@@ -69,3 +69,21 @@ def test_intents_of_held_out_messages(model, tmp_path):
         if isinstance(scores, dict) and "support" in scores and scores.get("f1-score", 1) < 0.7
     }
     assert f1 >= MIN_INTENT_F1, f"intent F1 {f1:.3f} < {MIN_INTENT_F1}; weak intents: {weak}"
+
+
+def test_a_picture_or_a_location_is_an_answer_whatever_its_url(model):
+    import asyncio
+
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(str(model))
+
+    async def intents() -> list:
+        texts = [
+            f"[图片] http://127.0.0.1:{port}/uploads/{name}.png"
+            for port, name in [(8000, "3f9a0c1e2b"), (41237, "Zk3-9aQ_x1"), (5005, "askpolicy_what")]
+        ]
+        texts.append("我的位置：城东区幸福小区（纬度30.1，经度120.2）")
+        return [(await agent.parse_message(t))["intent"]["name"] for t in texts]
+
+    assert asyncio.run(intents()) == ["inform"] * 4
