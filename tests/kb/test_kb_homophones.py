@@ -10,7 +10,7 @@ import pytest
 
 from desk.kb.engine import KnowledgeBase
 from desk.kb.homophones import fuzzy_key
-from tests.kb.conftest import filler_text
+from tests.kb.conftest import write_filler
 
 MakeKb = Callable[..., KnowledgeBase]
 TODAY = dt.date(2026, 6, 1)
@@ -20,13 +20,15 @@ TODAY = dt.date(2026, 6, 1)
 def kb(tmp_path: Path, make_kb: MakeKb) -> KnowledgeBase:
     directory = tmp_path / "kb"
     directory.mkdir()
-    for doc_id, title, keyword, heading, text in [
-        ("social", "灵活就业人员社保缴费指南", "社保", "缴费时间", "每月15日前通过银行代扣缴纳。"),
-        ("permit", "居住证办理指南", "居住证", "办理时限", "材料齐全的15个工作日内办结。"),
-        ("jobless", "失业金申领指南", "失业金", "发放时间", "每月10日前发放到本人社保卡。"),
-        ("stalls", "占道经营与摆摊管理", "摆摊", "疏导点", "夜市疏导点每月收取管理费。"),
-    ]:
-        (directory / f"{doc_id}.md").write_text(filler_text(doc_id, title, keyword, heading, text), "utf-8")
+    write_filler(
+        directory,
+        [
+            ("social", "灵活就业人员社保缴费指南", "社保", "缴费时间", "每月15日前通过银行代扣缴纳。"),
+            ("permit", "居住证办理指南", "居住证", "办理时限", "材料齐全的15个工作日内办结。"),
+            ("jobless", "失业金申领指南", "失业金", "发放时间", "每月10日前发放到本人社保卡。"),
+            ("stalls", "占道经营与摆摊管理", "摆摊", "疏导点", "夜市疏导点每月收取管理费。"),
+        ],
+    )
     return make_kb(directory)
 
 

@@ -10,7 +10,7 @@ from typing import Callable, Dict
 import pytest
 
 from desk.kb.engine import KnowledgeBase
-from tests.kb.conftest import filler_text
+from tests.kb.conftest import write_filler
 
 MakeKb = Callable[..., KnowledgeBase]
 TODAY = dt.date(2026, 6, 1)
@@ -46,13 +46,15 @@ def scope_dir(tmp_path: Path) -> Path:
     head = "department: CITY\ncategory: general\neffective: 2025-01-01\nexpires: null\n"
     for doc_id, body in DOCUMENTS.items():
         (directory / f"{doc_id}.md").write_text(f"---\nid: {doc_id}\n{head}{body}", encoding="utf-8")
-    for doc_id, title, keyword, heading, text in [
-        ("garbage", "生活垃圾分类投放规定", "垃圾分类", "投放时间", "每天早上7:00—9:00投放。"),
-        ("parking", "违法停车处理指南", "违章停车", "处罚标准", "禁停路段违法停车罚款150元。"),
-        ("heating", "供暖期与室温标准", "供暖期", "报修电话", "供热服务热线0000-6143232。"),
-        ("noise", "噪声扰民投诉指引", "装修噪声", "装修与广场舞", "双休日禁止电钻等高噪声作业。"),
-    ]:
-        (directory / f"{doc_id}.md").write_text(filler_text(doc_id, title, keyword, heading, text), "utf-8")
+    write_filler(
+        directory,
+        [
+            ("garbage", "生活垃圾分类投放规定", "垃圾分类", "投放时间", "每天早上7:00—9:00投放。"),
+            ("parking", "违法停车处理指南", "违章停车", "处罚标准", "禁停路段违法停车罚款150元。"),
+            ("heating", "供暖期与室温标准", "供暖期", "报修电话", "供热服务热线0000-6143232。"),
+            ("noise", "噪声扰民投诉指引", "装修噪声", "装修与广场舞", "双休日禁止电钻等高噪声作业。"),
+        ],
+    )
     return directory
 
 

