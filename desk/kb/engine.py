@@ -77,8 +77,8 @@ class _Snapshot:
     errors: List[DocumentError]
     index: SearchIndex
     signatures: Dict[str, Signature]
-    vocabulary: str = ""  # all document text and section cues: what follow-ups may use
-    homophones: Optional[HomophoneIndex] = None
+    vocabulary: str  # all document text and section cues: what follow-ups may use
+    homophones: HomophoneIndex  # slips that sound like the documents' words
     masks: Dict[Tuple[dt.date, Optional[int]], np.ndarray] = field(default_factory=dict, repr=False)
 
     def eligible(self, today: dt.date, year: Optional[int]) -> np.ndarray:
@@ -192,7 +192,7 @@ class KnowledgeBase:
         vocabulary = "".join(index.text(i) for i in range(len(documents))) + cues
         lexicon = self._indexer.analyzer.lexicon
         named = index.named_words() | {w for words in lexicon.expansions.values() for w in words}
-        homophones = HomophoneIndex(named, self._pinyin)
+        homophones = HomophoneIndex(named, self._indexer.analyzer, index.has_text, self._pinyin)
         return _Snapshot(documents, errors, index, dict(signatures), vocabulary, homophones)
 
     def _parse(self, name: str, signature: Signature) -> Union[Document, DocumentError]:
@@ -215,7 +215,7 @@ class KnowledgeBase:
         if self.refresh_on_request:
             self.refresh()
         snapshot, today = self._snapshot, today or self.today()
-        question = self._corrected(snapshot, (question or "").strip())
+        question = snapshot.homophones.correct((question or "").strip())
         mask = snapshot.eligible(today, self._asked_year(question, today))
         hit = self._search(snapshot, question, mask)
         follow = self._context_family(snapshot, context, today)
@@ -232,13 +232,6 @@ class KnowledgeBase:
         if hit is None or hit.confidence < self.threshold:
             return self._not_found(snapshot, hit)
         return self._extract(snapshot, hit, question, today)
-
-    def _corrected(self, snapshot: _Snapshot, question: str) -> str:
-        """The question with homophones of the documents' words fixed (`homophones.py`)."""
-        if not question or snapshot.homophones is None:
-            return question
-        analyzer = self._indexer.analyzer
-        return snapshot.homophones.correct(question, analyzer, snapshot.index.has_text, self._pinyin)
 
     def _asked_year(self, question: str, today: dt.date) -> Optional[int]:
         """The year the asking clauses name; a year only in the citizen's story counts unless

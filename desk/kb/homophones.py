@@ -55,10 +55,24 @@ def fuzzy_key(text: str, cache: Optional[Dict[str, Key]] = None) -> Key:
 
 
 class HomophoneIndex:
-    """Fuzzy pinyin -> the documents' word; words that share a key with another are left out
-    (two documents' words that sound alike cannot tell which one a slip meant)."""
+    """Pinyin (exact, and fuzzy for three characters or more) -> the documents' word, for one
+    snapshot of the documents; words that share a key with another are left out (two of the
+    documents' words that sound alike cannot tell which one a slip meant).
 
-    def __init__(self, words: Iterable[str], cache: Dict[str, Key]) -> None:
+    `known(stretch)` says whether the documents hold a stretch (then it is no slip); `cache`
+    keeps each word's pinyin across snapshots.
+    """
+
+    def __init__(
+        self,
+        words: Iterable[str],
+        analyzer: Analyzer,
+        known: Callable[[str], bool],
+        cache: Dict[str, Key],
+    ) -> None:
+        self._analyzer = analyzer
+        self._known = known
+        self._cache = cache
         exact: Dict[Key, Optional[str]] = {}
         fuzzy: Dict[Key, Optional[str]] = {}
         for word in set(words):
@@ -72,24 +86,19 @@ class HomophoneIndex:
     def __len__(self) -> int:
         return len(self._exact)
 
-    def _lookup(self, stretch: str, cache: Dict[str, Key]) -> Optional[str]:
-        word = self._exact.get(exact_key(stretch, cache))
+    def _lookup(self, stretch: str) -> Optional[str]:
+        word = self._exact.get(exact_key(stretch, self._cache))
         if word is None and len(stretch) > 2:
-            word = self._fuzzy.get(fuzzy_key(stretch, cache))
+            word = self._fuzzy.get(fuzzy_key(stretch, self._cache))
         return word
 
-    def correct(
-        self, question: str, analyzer: Analyzer, known: Callable[[str], bool], cache: Dict[str, Key]
-    ) -> str:
-        """`question` (normalised) with homophones of the documents' words replaced.
-
-        `known(stretch)` says whether the documents have the stretch: then it is no slip.
-        """
+    def correct(self, question: str) -> str:
+        """`question` (normalised) with homophones of the documents' words replaced."""
         text = normalize(question)
         if not self._exact:
             return text
         boundaries, position = {0}, 0
-        for token in analyzer.tokens(text):
+        for token in self._analyzer.tokens(text):
             start = text.find(token, position)
             if start < 0:
                 continue
@@ -104,11 +113,11 @@ class HomophoneIndex:
                     or i not in boundaries
                     or i + length not in boundaries
                     or not _CJK_WORD.match(window)
-                    or known(window)
-                    or analyzer.frequency(window) >= COMMON
+                    or self._known(window)
+                    or self._analyzer.frequency(window) >= COMMON
                 ):
                     continue
-                word = self._lookup(window, cache)
+                word = self._lookup(window)
                 if word is not None and word != window:
                     out.append(word)
                     i += length

@@ -123,8 +123,8 @@ class ScopeCheck:
         self.objects = ObjectCheck(analyzer)
 
     def evidence(self, question: str, index: SearchIndex, position: int) -> Dict[str, float]:
-        """Judged on the clauses that ask (`Analyzer.asked`): "家里有辆旧面包车，还能申请低保不"
-        asks about 低保, whatever vehicle the family has."""
+        """Judged on the clauses that ask (`asked`): "家里有辆旧面包车，还能申请低保不" asks
+        about 低保, whatever vehicle the family has."""
         asked = self.asked(question)
         text = index.text(position)
         named = self.objects.objects(asked)

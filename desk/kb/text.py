@@ -148,7 +148,7 @@ class Analyzer:
 
     def is_word(self, word: str) -> bool:
         """Whether the segmenter knows `word` (its dictionary or the knowledge base's)."""
-        return bool(self._jieba.FREQ.get(normalize(word)))
+        return self.frequency(normalize(word)) > 0
 
     def tokens(self, text: str) -> List[str]:
         """Words in precise mode, single characters included ("驾驶员", "证")."""

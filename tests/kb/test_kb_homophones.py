@@ -41,7 +41,7 @@ def kb(tmp_path: Path, make_kb: MakeKb) -> KnowledgeBase:
     ],
 )
 def test_a_slip_becomes_the_documents_word(kb: KnowledgeBase, question: str, corrected: str) -> None:
-    assert kb._corrected(kb._snapshot, question) == corrected
+    assert kb._snapshot.homophones.correct(question) == corrected
 
 
 @pytest.mark.parametrize(
@@ -53,7 +53,7 @@ def test_a_slip_becomes_the_documents_word(kb: KnowledgeBase, question: str, cor
     ],
 )
 def test_real_words_are_left_alone(kb: KnowledgeBase, question: str) -> None:
-    assert kb._corrected(kb._snapshot, question) == question
+    assert kb._snapshot.homophones.correct(question) == question
 
 
 def test_the_corrected_question_finds_its_document(kb: KnowledgeBase) -> None:
