@@ -52,12 +52,12 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     except DeskError as exc:
         log.info("desk.request.rejected path=%s code=%s", request.path, exc.code)
-        response = web.json_response(
-            exc.as_dict(), status=exc.status, dumps=lambda v: json.dumps(v, ensure_ascii=False)
+        return web.json_response(
+            exc.as_dict(),
+            status=exc.status,
+            headers=exc.headers(),
+            dumps=lambda v: json.dumps(v, ensure_ascii=False),
         )
-        if "retry_after_s" in exc.details:
-            response.headers["Retry-After"] = str(exc.details["retry_after_s"])
-        return response
     except web.HTTPRequestEntityTooLarge:
         return _error_response(413, "too_large", "请求体过大")
     except web.HTTPException as exc:

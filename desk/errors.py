@@ -16,6 +16,10 @@ class DeskError(Exception):
         self.message = message
         self.details = details or {}
 
+    def headers(self) -> Dict[str, str]:
+        """HTTP headers the response carries besides the JSON body (e.g. Retry-After)."""
+        return {}
+
     def as_dict(self) -> Dict[str, Any]:
         body: Dict[str, Any] = {"code": self.code, "message": self.message}
         if self.details:

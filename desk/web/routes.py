@@ -69,6 +69,9 @@ class TooManyUploads(DeskError):
     status = 429
     code = "too_many_uploads"
 
+    def headers(self) -> Dict[str, str]:
+        return {"Retry-After": str(self.details["retry_after_s"])}
+
 
 class UploadLimiter:
     """At most `limit` uploads per client in any `window_s` seconds (sliding window, in
