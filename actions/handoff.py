@@ -162,10 +162,7 @@ class ActionLeaveCallback(Action):
                 text="抱歉，系统暂时无法登记留言，请稍后回复“留言”再试，或拨打12345热线。"
             )
             return []
-        try:
-            await self.desk.withdraw_handoff(tracker.sender_id)
-        except (DeskUnavailable, TicketNotFound):
-            pass  # not queued (or desk hiccup): the ticket is what matters
+        await self._stop_waiting(tracker.sender_id)
         callback = (
             f"工作人员会回电 {mask_phone(payload['phone'])}" if payload["phone"] else "您未留电话，将不回电"
         )
@@ -177,14 +174,19 @@ class ActionLeaveCallback(Action):
     async def _during_complaint(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
         """ "留言" in the middle of a complaint: the complaint's own ticket is the message, so
         the citizen stops waiting for an operator and the form goes on (it asks for a phone)."""
-        try:
-            await self.desk.withdraw_handoff(tracker.sender_id)
-        except (DeskUnavailable, TicketNotFound):
-            pass  # not queued, or desk is down: the form's ticket still carries everything
+        await self._stop_waiting(tracker.sender_id)
         dispatcher.utter_message(
             text="好的，不用等人工了。我们把您反映的问题登记成工单，提交后承办部门会联系您。"
         )
         return [SlotSet("handoff_state", None)]
+
+    async def _stop_waiting(self, sender_id: str) -> None:
+        """Takes the citizen out of the operator queue; not queued, or desk down: the ticket
+        (this one, or the complaint's) is what matters."""
+        try:
+            await self.desk.withdraw_handoff(sender_id)
+        except (DeskUnavailable, TicketNotFound):
+            pass
 
 
 class ActionHandleFallback(Action):

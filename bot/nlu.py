@@ -18,9 +18,9 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-# How the channels pass a picture ("[图片] <url>") and a WeChat location ("我的位置：…");
-# actions/forms.py reads the same prefixes (SHARED_PICTURE, SHARED_LOCATION).
-MEDIA_PREFIXES = ("[图片]", "我的位置：")
+from bot.channels.media import LOCATION, PICTURE
+
+MEDIA_PREFIXES = (PICTURE, LOCATION)  # how the channels pass a picture or a location
 MEDIA_INTENT = "inform"
 
 

@@ -15,6 +15,15 @@ from typing import Optional
 import aiohttp
 
 log = logging.getLogger(__name__)
+# How a picture and a shared location reach the bot as text: bot/nlu.py classifies messages
+# by these prefixes, and the action server (actions/forms.py, another image) reads the same.
+PICTURE = "[图片]"
+LOCATION = "我的位置："
+
+
+def picture_text(url: str) -> str:
+    """The message that passes a picture to the bot: "[图片] <url>"."""
+    return f"{PICTURE} {url}".strip()
 
 
 class SpeechClient:

@@ -41,6 +41,7 @@ from sanic.response import HTTPResponse
 from websockets.exceptions import ConnectionClosed
 
 from bot.channels.live_copy import with_live_copy
+from bot.channels.media import picture_text
 from bot.channels.silence import conversation_paused
 from bot.channels.webchat_store import Subscription, WebChatStore, create_webchat_store
 
@@ -360,7 +361,7 @@ def _citizen_message(frame: Dict[str, Any]) -> Tuple[str, str, Dict[str, Any], D
             or len(url) > MAX_URL_CHARS
         ):
             raise FrameRefused("invalid_image", "图片地址不正确，请重新上传。")
-        return client_id, f"[图片] {url}", {"image": url}, {"type": "image", "url": url}
+        return client_id, picture_text(url), {"image": url}, {"type": "image", "url": url}
     text = frame.get("text")
     if not isinstance(text, str) or not text.strip():
         raise FrameRefused("empty_text", "请输入内容后再发送。")

@@ -38,7 +38,7 @@ from wechatpy import parse_message
 
 from bot.channels import wechat_messages as texts
 from bot.channels.live_copy import with_live_copy
-from bot.channels.media import DeskUploads, SpeechClient
+from bot.channels.media import DeskUploads, SpeechClient, picture_text
 from bot.channels.silence import conversation_paused
 from bot.channels.wechat_api import DEFAULT_API_BASE, WINDOW_CLOSED, WeChatApiClient, WeChatApiError
 from bot.channels.wechat_security import (
@@ -265,7 +265,7 @@ class WeChatInput(InputChannel):
         url = await self.uploads.keep_image(image)
         if url is None:
             return inbound
-        return replace(inbound, text_for_bot=f"[图片] {url}", preface=(texts.IMAGE_KEPT,))
+        return replace(inbound, text_for_bot=picture_text(url), preface=(texts.IMAGE_KEPT,))
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint("wechat_webhook")

@@ -14,6 +14,8 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple
 from wechatpy.messages import BaseMessage
 from wechatpy.replies import TextReply
 
+from bot.channels.media import LOCATION, picture_text
+
 WELCOME = (
     "您好，欢迎关注12345政务服务便民热线！我是智能助手，可以帮您：\n"
     "1. 反映问题、投诉举报（如噪音扰民、占道经营、垃圾清运），我会登记并转给承办部门；\n"
@@ -108,7 +110,7 @@ def _location(message: Any) -> Inbound:
     latitude, longitude = _field(message, "location_x"), _field(message, "location_y")
     label = _field(message, "label")
     where = f"纬度{latitude}，经度{longitude}"
-    text = f"我的位置：{label}（{where}）" if label else f"我的位置：{where}"
+    text = f"{LOCATION}{label}（{where}）" if label else f"{LOCATION}{where}"
     metadata = {"type": "location", "latitude": latitude, "longitude": longitude, "label": label}
     return Inbound(kind="location", text_for_bot=text, metadata=metadata)
 
@@ -116,9 +118,7 @@ def _location(message: Any) -> Inbound:
 def _image(message: Any) -> Inbound:
     url = _field(message, "image")
     metadata = {"type": "image", "pic_url": url, "media_id": _field(message, "media_id")}
-    return Inbound(
-        kind="image", text_for_bot=f"[图片] {url}".strip(), preface=(IMAGE_RECEIVED,), metadata=metadata
-    )
+    return Inbound(kind="image", text_for_bot=picture_text(url), preface=(IMAGE_RECEIVED,), metadata=metadata)
 
 
 _HANDLERS = {"text": _text, "voice": _voice, "location": _location, "image": _image}
