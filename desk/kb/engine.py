@@ -191,8 +191,16 @@ class KnowledgeBase:
         cues = "".join("".join(c) for _, c in self._indexer.analyzer.lexicon.section_cues)
         vocabulary = "".join(index.text(i) for i in range(len(documents))) + cues
         lexicon = self._indexer.analyzer.lexicon
+        # A slip may stand for a document's word or for a citizen's word the lexicon knows
+        # (彩暖 -> 采暖, which the lexicon maps to 供暖).
         named = index.named_words() | {w for words in lexicon.expansions.values() for w in words}
-        homophones = HomophoneIndex(named, self._indexer.analyzer, index.has_text, self._pinyin)
+
+        def known(stretch: str) -> bool:
+            """Held by the documents: a two-character stretch whose pair occurs, a longer one
+            only as written (失业经 is no word of theirs, though 失业 and 业经 both occur)."""
+            return index.has_text(stretch) and (len(stretch) < 3 or stretch in vocabulary)
+
+        homophones = HomophoneIndex(named, self._indexer.analyzer, known, self._pinyin, lexicon.expansions)
         return _Snapshot(documents, errors, index, dict(signatures), vocabulary, homophones)
 
     def _parse(self, name: str, signature: Signature) -> Union[Document, DocumentError]:

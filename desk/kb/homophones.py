@@ -4,9 +4,10 @@ Citizens type with pinyin input methods and speak to a recogniser, so a question
 a word that sounds like the documents' one but is written differently: 社宝 for 社保, 居主证
 for 居住证, 公积经 for 公积金 (a front/back nasal slip). The lexicon lists a few; this finds
 the rest. A stretch of the question (two to four characters, whole words of its own
-segmentation) that no document contains and that is not a common word of its own, whose
-toneless pinyin (with the usual fuzzy pairs: z/zh, c/ch, s/sh, n/l, in/ing, en/eng, an/ang)
-equals one of the documents' named words (title, keywords, headings), is replaced by it.
+segmentation or inside a token jieba made up) that no document contains and that is not a
+common word of its own, whose toneless pinyin (with the usual fuzzy pairs: z/zh, c/ch, s/sh,
+n/l, in/ing, en/eng, an/ang) equals one of the documents' named words (title, keywords,
+headings) or a citizen's word of the lexicon, is replaced by it.
 Two characters must sound exactly alike (社宝 -> 社保); the fuzzy pairs need three or more.
 """
 
@@ -59,8 +60,10 @@ class HomophoneIndex:
     snapshot of the documents; words that share a key with another are left out (two of the
     documents' words that sound alike cannot tell which one a slip meant).
 
-    `known(stretch)` says whether the documents hold a stretch (then it is no slip); `cache`
-    keeps each word's pinyin across snapshots.
+    `citizens` are the lexicon's colloquial words: they take only a key no document word has
+    (居住正, a listed slip for 居住证, is no rival of 居住证). `known(stretch)` says whether the
+    documents hold a stretch (then it is no slip); `cache` keeps each word's pinyin across
+    snapshots.
     """
 
     def __init__(
@@ -69,17 +72,20 @@ class HomophoneIndex:
         analyzer: Analyzer,
         known: Callable[[str], bool],
         cache: Dict[str, Key],
+        citizens: Iterable[str] = (),
     ) -> None:
         self._analyzer = analyzer
         self._known = known
         self._cache = cache
         exact: Dict[Key, Optional[str]] = {}
         fuzzy: Dict[Key, Optional[str]] = {}
-        for word in set(words):
-            if not _CJK_WORD.match(word):
-                continue
-            for found, key in ((exact, exact_key(word, cache)), (fuzzy, fuzzy_key(word, cache))):
-                found[key] = word if key not in found or found[key] == word else None
+        documents = set(words)
+        for group in (documents, set(citizens) - documents):
+            group_exact, group_fuzzy = _keys(group, cache)
+            for key, word in group_exact.items():
+                exact.setdefault(key, word)
+            for key, word in group_fuzzy.items():
+                fuzzy.setdefault(key, word)
         self._exact = {k: w for k, w in exact.items() if w is not None}
         self._fuzzy = {k: w for k, w in fuzzy.items() if w is not None and len(w) > 2}
 
@@ -90,6 +96,9 @@ class HomophoneIndex:
         word = self._exact.get(exact_key(stretch, self._cache))
         if word is None and len(stretch) > 2:
             word = self._fuzzy.get(fuzzy_key(stretch, self._cache))
+        # A two-character slip keeps one of its characters (社宝, 户扣): 唠唠 is not 姥姥.
+        if word is not None and len(stretch) == 2 and not set(word) & set(stretch):
+            return None
         return word
 
     def correct(self, question: str) -> str:
@@ -102,7 +111,10 @@ class HomophoneIndex:
             start = text.find(token, position)
             if start < 0:
                 continue
-            boundaries.update((start, start + len(token)))
+            # A token jieba made up (no word of its dictionary: "彩暖费", "他户") may hide a
+            # slip inside it, so its inner positions bound windows too.
+            inner = range(start + 1, start + len(token)) if not self._analyzer.frequency(token) else ()
+            boundaries.update((start, start + len(token), *inner))
             position = start + len(token)
         out, i = [], 0
         while i < len(text):
@@ -113,12 +125,11 @@ class HomophoneIndex:
                     or i not in boundaries
                     or i + length not in boundaries
                     or not _CJK_WORD.match(window)
-                    or self._known(window)
                     or self._analyzer.frequency(window) >= COMMON
                 ):
                     continue
                 word = self._lookup(window)
-                if word is not None and word != window:
+                if word is not None and word != window and not self._known(window):
                     out.append(word)
                     i += length
                     break
@@ -126,3 +137,15 @@ class HomophoneIndex:
                 out.append(text[i])
                 i += 1
         return "".join(out)
+
+
+def _keys(words: Iterable[str], cache: Dict[str, Key]) -> Tuple[Dict[Key, Optional[str]], ...]:
+    """Exact and fuzzy pinyin -> the word, or None where two words share the key."""
+    exact: Dict[Key, Optional[str]] = {}
+    fuzzy: Dict[Key, Optional[str]] = {}
+    for word in words:
+        if not _CJK_WORD.match(word):
+            continue
+        for found, key in ((exact, exact_key(word, cache)), (fuzzy, fuzzy_key(word, cache))):
+            found[key] = word if key not in found or found[key] == word else None
+    return exact, fuzzy

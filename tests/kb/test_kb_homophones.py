@@ -25,7 +25,8 @@ def kb(tmp_path: Path, make_kb: MakeKb) -> KnowledgeBase:
         [
             ("social", "灵活就业人员社保缴费指南", "社保", "缴费时间", "每月15日前通过银行代扣缴纳。"),
             ("permit", "居住证办理指南", "居住证", "办理时限", "材料齐全的15个工作日内办结。"),
-            ("jobless", "失业金申领指南", "失业金", "发放时间", "每月10日前发放到本人社保卡。"),
+            ("jobless", "失业金申领指南", "失业金", "发放时间", "每月10日前发放到本人社保卡，可到就业经办机构查询。"),
+            ("heating", "供暖收费标准", "供暖", "收费标准", "居民每平方米每季25元。"),
             ("stalls", "占道经营与摆摊管理", "摆摊", "疏导点", "夜市疏导点每月收取管理费。"),
         ],
     )
@@ -38,6 +39,11 @@ def kb(tmp_path: Path, make_kb: MakeKb) -> KnowledgeBase:
         ("自己交社宝的话每个月几号之前要交上", "自己交社保的话每个月几号之前要交上"),  # same sound
         ("想办个居主证多久能好", "想办个居住证多久能好"),
         ("失业精每月几号发", "失业金每月几号发"),  # jin/jing: fuzzy, three characters
+        # 失业 and 业经 both occur in the documents, 失业经 does not
+        ("失业经一个月能领多少", "失业金一个月能领多少"),
+        ("居住症多久能办好", "居住证多久能办好"),  # the lexicon's slip 居住正 is no rival
+        # a citizen's word of the lexicon (采暖 -> 供暖), inside a token jieba made up
+        ("彩暖费一平米多少钱", "采暖费一平米多少钱"),
     ],
 )
 def test_a_slip_becomes_the_documents_word(kb: KnowledgeBase, question: str, corrected: str) -> None:
@@ -50,6 +56,7 @@ def test_a_slip_becomes_the_documents_word(kb: KnowledgeBase, question: str, cor
         "家里只有白糖",  # baitang is no 摆摊 (baitan): two characters must sound exactly alike
         "我的事业刚起步",  # 事业 is a real word, not 失业
         "社保每月几号交",  # already the documents' word
+        "今天心情不好想找人唠唠",  # 姥姥 (a lexicon word) shares no character with 唠唠
     ],
 )
 def test_real_words_are_left_alone(kb: KnowledgeBase, question: str) -> None:
