@@ -51,6 +51,7 @@ class Lexicon:
     procedures: FrozenSet[str] = frozenset()
     actions: FrozenSet[str] = frozenset()
     question_markers: Tuple[str, ...] = ()
+    told_markers: Tuple[str, ...] = ()  # a question word in a story: "卖了几年", "没什么"
 
 
 @lru_cache(maxsize=4)
@@ -84,6 +85,7 @@ def load_lexicon(path: Path = LEXICON) -> Lexicon:
         frozenset(normalize(str(w)) for w in data.get("procedures") or []),
         frozenset(normalize(str(w)) for w in data.get("actions") or []),
         tuple(normalize(str(w)) for w in data.get("question_markers") or []),
+        tuple(normalize(str(w)) for w in data.get("told_markers") or []),
     )
 
 
@@ -135,7 +137,10 @@ class Analyzer:
 
     def asks(self, clause: str) -> bool:
         """Whether a clause of a question asks something: a question word
-        (`question_markers`) or a final "不" ("能办不")."""
+        (`question_markers`, not as part of a `told_markers` phrase: "攒了几万块钱" tells)
+        or a final "不" ("能办不")."""
+        for told in self.lexicon.told_markers:
+            clause = clause.replace(told, " ")
         return clause.endswith("不") or any(m in clause for m in self.lexicon.question_markers)
 
     def is_cue(self, word: str) -> bool:

@@ -124,6 +124,9 @@ def test_a_completed_keyword_favours_no_one_document_of_its_topic(scope_kb: Know
         ("下礼拜要去银行办贷款 身份证丢了 补办要带啥", "身份证丢了 补办要带啥"),  # points back
         ("户口本弄丢了 咋补办", "户口簿弄丢了 咋补办"),  # normalised: 户口簿
         ("残疾证怎么办理", "残疾证怎么办理"),  # one clause: all of it
+        # a question word in the story ("了几", "好几") does not ask
+        ("俺在小学门口卖了几年煎饼 城管天天来撵 离学校多远才能摆", "离学校多远才能摆"),
+        ("交了好几年社保了 失业金能领几个月", "失业金能领几个月"),
     ],
 )
 def test_the_clauses_that_ask(scope_kb: KnowledgeBase, question: str, asked: str) -> None:
