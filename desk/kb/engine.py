@@ -15,7 +15,7 @@ import os
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple, Union
 from zoneinfo import ZoneInfo
@@ -287,18 +287,32 @@ class KnowledgeBase:
         if not query or not within.any():
             return None
         features = self._features(snapshot, query)
+        asked = self._scope.asked(query)
         scores = rerank(
-            rank_scores(features, within), snapshot.documents, self._indexer.analyzer.section_cues(query)
+            rank_scores(self._asked_keywords(snapshot, features, query, asked), within),
+            snapshot.documents,
+            self._indexer.analyzer.section_cues(query),
         )
         ranked = [int(p) for p in np.argsort(-scores)[: min(3, int(within.sum()))]]
         found = evidence(features, ranked[0], mask)
-        found.update(self._scope.evidence(query, snapshot.index, ranked[0]))
+        found.update(self._scope.evidence(query, snapshot.index, ranked[0], asked))
         confidence = self._confidence.confidence(found, bool(features.similarity.any()))
         return _Hit(ranked[0], confidence, features, found, ranked, query)
 
     def _features(self, snapshot: _Snapshot, query: str) -> QueryFeatures:
         vector = self._embedder.queries([query])[0] if self._embedder is not None else None
         return snapshot.index.features(self._indexer.analyzer.expand(query), vector, query)
+
+    def _asked_keywords(
+        self, snapshot: _Snapshot, features: QueryFeatures, query: str, asked: str
+    ) -> QueryFeatures:
+        """For ranking, a keyword counts where the question asks about it: 景区 in
+        "在景区商店买了盒鲜花饼…能无理由退不" is where the citizen was, not what is asked
+        (the confidence still weighs every keyword the question names)."""
+        if asked == normalize(query):
+            return features
+        keyword = snapshot.index.keyword_hits(self._indexer.analyzer.expand(asked), asked)
+        return replace(features, keyword=keyword)
 
     def _context_family(self, snapshot: _Snapshot, context: Optional[str], today: dt.date) -> Optional[str]:
         context = (context or "").strip()

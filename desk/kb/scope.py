@@ -18,7 +18,7 @@ evidence that a rule in confidence.yml weighs (never fitted):
 
 from __future__ import annotations
 
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from desk.kb.index import SearchIndex
 from desk.kb.ranking import RELATIVE_YEARS
@@ -122,10 +122,12 @@ class ScopeCheck:
         self.analyzer = analyzer
         self.objects = ObjectCheck(analyzer)
 
-    def evidence(self, question: str, index: SearchIndex, position: int) -> Dict[str, float]:
-        """Judged on the clauses that ask (`asked`): "家里有辆旧面包车，还能申请低保不" asks
-        about 低保, whatever vehicle the family has."""
-        asked = self.asked(question)
+    def evidence(
+        self, question: str, index: SearchIndex, position: int, asked: Optional[str] = None
+    ) -> Dict[str, float]:
+        """Judged on the clauses that ask (`asked`, computed unless given): "家里有辆旧面包车，
+        还能申请低保不" asks about 低保, whatever vehicle the family has."""
+        asked = self.asked(question) if asked is None else asked
         text = index.text(position)
         named = self.objects.objects(asked)
         present = [(w, a) for w, a in named if _mentions(text, w, a)]

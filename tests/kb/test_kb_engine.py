@@ -14,7 +14,7 @@ from desk.errors import NotFound
 from desk.kb.documents import DocumentError
 from desk.kb.engine import KnowledgeBase
 from desk.kb.ranking import asked_year
-from tests.kb.conftest import FILLER, document_text
+from tests.kb.conftest import FILLER, document_text, write_filler
 
 MakeKb = Callable[..., KnowledgeBase]
 TODAY = dt.date(2026, 6, 1)
@@ -195,3 +195,30 @@ def test_kb_section_cues_prefer_the_longer_cue() -> None:
     assert any("时限" in group for group in time_cues)
     assert not any("额度" in group for group in time_cues)
     assert any("额度" in group for group in amount_cues)
+
+
+def test_a_keyword_of_the_story_does_not_rank_its_document_first(tmp_path: Path, make_kb: MakeKb) -> None:
+    # 夜市 is where the citizen bought it; the question asks about returning it.
+    write_filler(
+        tmp_path,
+        [
+            (
+                "stalls",
+                "夜市摊位管理",
+                "夜市",
+                "摊位费",
+                "夜市摊位每月收取管理费，在夜市买卖的商品须明码标价，回来投诉可找市场监管。",
+            ),
+            (
+                "returns",
+                "购物退货",
+                "无理由退货",
+                "退货期限",
+                "在商场、夜市等场所购买的商品，7天内可无理由退货。",
+            ),
+        ],
+    )
+    kb = make_kb(tmp_path)
+
+    assert kb.answer("在夜市买了个手机壳 回来觉得不好看 能无理由退不", today=TODAY).ranked[0] == "returns"
+    assert kb.answer("夜市摊位一个月交多少钱", today=TODAY).ranked[0] == "stalls"
