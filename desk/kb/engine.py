@@ -54,7 +54,8 @@ MAX_DOCUMENT_BYTES = 200_000
 THRESHOLD = 0.5
 LARGE_CORPUS = 1000  # documents from which start-up ends with a garbage collection
 FOLLOW_UP_OVERRIDE = 0.9  # a follow-up leaves its context only for a clearly better match
-_ANAPHORA = ("那", "这", "它", "还有", "还要", "还需", "另外", "然后", "如果", "要是", "那么")
+# Words that point back to the previous topic.
+_ANAPHORA = tuple("那 这 它 他们 她们 对方 还有 还要 还需 另外 然后 如果 要是 那么".split())
 
 
 @dataclass(frozen=True)
@@ -269,6 +270,8 @@ class KnowledgeBase:
         """A follow-up speaks the knowledge base's language: a word that no document and no
         section cue contains ("明天股票会涨吗") makes it a new question, not a follow-up."""
         analyzer = self._indexer.analyzer
+        # The pointing word is no topic of its own ("那得带啥" segments as 那得 + 带).
+        question = question[len(next((a for a in _ANAPHORA if question.startswith(a)), "")) :]
         words = analyzer.words(analyzer.expand(question))
         known = snapshot.vocabulary
         return all(w.isdigit() or w in known or all(ch in known for ch in w) for w in words)

@@ -80,6 +80,14 @@ def test_kb_follow_up_stays_on_the_context_document(kb_dir: Path, make_kb: MakeK
     assert by_question.sources[0]["id"] == "permit"
 
 
+@pytest.mark.parametrize("question", ["那得多久", "他们办理的话要多久时间"])
+def test_kb_follow_up_pointing_back_in_other_words(kb_dir: Path, make_kb: MakeKb, question: str) -> None:
+    # "那得" segments as one word the documents never use; "他们" is the office asked about.
+    answer = make_kb(kb_dir).answer(question, context="permit", today=TODAY)
+
+    assert answer.sources and answer.sources[0]["id"] == "permit"
+
+
 def test_kb_follow_up_naming_a_year_switches_version(kb_dir: Path, make_kb: MakeKb) -> None:
     answer = make_kb(kb_dir).answer("那2025年呢？", context="loan-2026", today=TODAY)
 
