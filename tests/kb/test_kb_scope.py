@@ -45,9 +45,12 @@ def demo_kb() -> Iterator[KnowledgeBase]:
         # A suffix segmented apart joins its word; an action segmented onto a thing does not stay.
         ("网约车驾驶员证怎么考", ["网约车", "驾驶员证"]),
         ("商业贷款利率现在多少", ["商业贷款"]),
-        ("租房提公积金要不要开无房证明", ["无房证明"]),
+        ("租房提公积金要不要开无房证明", ["公积金", "无房证明"]),
         ("讨薪投诉要准备哪些证据", []),
         ("小区门口的大树倒了压到车了", []),
+        # A sum the citizen paid or holds is a thing too.
+        ("租房押金房东不退怎么办", ["押金"]),
+        ("物业说要动用维修基金", ["基金"]),  # segmented 维修 + 基金
     ],
 )
 def test_scope_finds_the_things_a_question_names(objects: ObjectCheck, question: str, named: list) -> None:
