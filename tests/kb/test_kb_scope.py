@@ -40,6 +40,7 @@ def demo_kb() -> Iterator[KnowledgeBase]:
         # An action, a measure word or a modal before the suffix names no new thing.
         ("居住证丢了补证要多少钱", ["居住证"]),
         ("家里有辆车还能申请低保吗", []),
+        ("家里有车能吃低保不", []),  # 有车: owning one, not a thing asked about
         ("公积金贷款能多贷一点吗", ["公积金贷款"]),  # the loan, not "多贷"
         ("公积金贷款最多能贷多少", ["公积金贷款"]),
         # A suffix segmented apart joins its word; an action segmented onto a thing does not stay.
