@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import List, Sequence
+from typing import List, Pattern, Sequence
 
 import numpy as np
 
@@ -15,7 +15,9 @@ NOT_FOUND = (
     "抱歉，知识库中没有找到能回答这个问题的政策信息。"
     "您可以回复“转人工”由人工客服为您解答，或提交咨询工单，我们会尽快答复您。"
 )
-CUE_BONUS = 1.5  # a heading the question's cue words point at ("带什么" -> 所需材料)
+# A heading the question's cue words point at ("带什么" -> 所需材料), or a section holding what
+# they ask for ("多少天之内" -> a time: 离职之日起60日内 under 办理流程).
+CUE_BONUS = 1.5
 HEADING_BONUS = 1.0  # the question names the heading ("收费标准是多少")
 SECOND_SECTION = 0.5  # quote a second section when it scores this close to the best one
 SECTION_SIMILARITY = 10.0  # a section 0.1 below the best one in cosine gets no credit for it
@@ -27,6 +29,7 @@ def pick_sections(
     features: QueryFeatures,
     question: str,
     cued_headings: Sequence[Sequence[str]],
+    cued_contents: Sequence[Pattern[str]] = (),
 ) -> List[int]:
     """Indices (within the document) of the one or two sections to quote."""
     rows = index.sections_of(position)
@@ -38,7 +41,9 @@ def pick_sections(
         scores = scores + np.clip(1.0 - SECTION_SIMILARITY * (similarity.max() - similarity), 0.0, None)
     asked = set(char_bigrams(normalize(question)))
     for i, section in enumerate(document.sections):
-        if any(any(word in section.heading for word in headings) for headings in cued_headings):
+        if any(any(word in section.heading for word in headings) for headings in cued_headings) or any(
+            content.search(section.text) for content in cued_contents
+        ):
             scores[i] += CUE_BONUS
         heading = char_bigrams(normalize(section.heading))
         if heading:

@@ -329,10 +329,11 @@ class KnowledgeBase:
 
     def _extract(self, snapshot: _Snapshot, hit: _Hit, question: str, today: dt.date) -> Answer:
         document = snapshot.documents[hit.position]
-        cues = self._indexer.analyzer.section_cues(question)
+        analyzer = self._indexer.analyzer
+        cues, contents = analyzer.section_cues(question), analyzer.cue_contents(question)
         # A follow-up was searched together with its context; its sections answer the question.
         features = hit.features if hit.query == question else self._features(snapshot, question)
-        sections = pick_sections(snapshot.index, hit.position, features, question, cues)
+        sections = pick_sections(snapshot.index, hit.position, features, question, cues, contents)
         return Answer(
             compose(document, sections, today),
             [{"id": document.id, "title": document.title}],

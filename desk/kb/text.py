@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, FrozenSet, Iterable, List, Pattern, Set, Tuple
+from typing import Dict, FrozenSet, Iterable, List, Optional, Pattern, Set, Tuple
 
 import jieba
 import yaml
@@ -51,6 +51,8 @@ class Lexicon:
     procedures: FrozenSet[str] = frozenset()
     actions: FrozenSet[str] = frozenset()
     question_markers: Tuple[str, ...] = ()
+    # Per section cue group: what the text of a section answering it holds (a time, an amount).
+    cue_contents: Tuple[Optional[Pattern[str]], ...] = ()
     told_markers: Tuple[str, ...] = ()  # a question word in a story: "卖了几年", "没什么"
 
 
@@ -64,6 +66,10 @@ def load_lexicon(path: Path = LEXICON) -> Lexicon:
             expansions[normalize(str(variant))] = words
     cues = tuple(
         (tuple(str(h) for h in item["headings"]), tuple(normalize(str(c)) for c in item["cues"]))
+        for item in data.get("section_cues") or []
+    )
+    contents = tuple(
+        re.compile(str(item["content"])) if item.get("content") else None
         for item in data.get("section_cues") or []
     )
     variants = sorted(expansions, key=len, reverse=True)
@@ -85,6 +91,7 @@ def load_lexicon(path: Path = LEXICON) -> Lexicon:
         frozenset(normalize(str(w)) for w in data.get("procedures") or []),
         frozenset(normalize(str(w)) for w in data.get("actions") or []),
         tuple(normalize(str(w)) for w in data.get("question_markers") or []),
+        contents,
         tuple(normalize(str(w)) for w in data.get("told_markers") or []),
     )
 
@@ -186,11 +193,18 @@ class Analyzer:
         return self.words(normalized) + ["#" + g for g in bigrams]
 
     def section_cues(self, text: str) -> List[Tuple[str, ...]]:
-        """Headings a question asks about, from cue words ("带什么" -> 材料).
+        """Headings a question asks about, from cue words ("带什么" -> 材料)."""
+        return [self.lexicon.section_cues[g][0] for g in self._cue_groups(text)]
 
-        A cue inside a longer cue of another kind does not count: "多少天" asks for a time,
-        not an amount ("多少").
-        """
+    def cue_contents(self, text: str) -> List[Pattern[str]]:
+        """What a section that answers the question holds, from the same cue words:
+        "多少天之内得去申请" asks for a time, wherever the document says it."""
+        contents = self.lexicon.cue_contents
+        return [p for g in self._cue_groups(text) if g < len(contents) and (p := contents[g]) is not None]
+
+    def _cue_groups(self, text: str) -> List[int]:
+        """The section cue groups a question's words point at. A cue inside a longer cue of
+        another kind does not count: "多少天" asks for a time, not an amount ("多少")."""
         text = normalize(text)
         found: List[Tuple[int, int, int]] = []  # start, end, cue group
         for group, (_, cues) in enumerate(self.lexicon.section_cues):
@@ -204,4 +218,4 @@ class Analyzer:
             for s, e, g in found
             if not any(g2 != g and s2 <= s and e <= e2 and e2 - s2 > e - s for s2, e2, g2 in found)
         }
-        return [self.lexicon.section_cues[g][0] for g in sorted(groups)]
+        return sorted(groups)

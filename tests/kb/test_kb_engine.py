@@ -230,3 +230,23 @@ def test_a_keyword_of_the_story_does_not_rank_its_document_first(tmp_path: Path,
 
     assert kb.answer("在夜市买了个手机壳 回来觉得不好看 能无理由退不", today=TODAY).ranked[0] == "returns"
     assert kb.answer("夜市摊位一个月交多少钱", today=TODAY).ranked[0] == "stalls"
+
+
+def test_the_section_that_holds_what_is_asked_is_quoted(tmp_path: Path, make_kb: MakeKb) -> None:
+    # "多少天之内" asks for a time: the deadline is under 办理流程, not under the 办理时限 heading.
+    (tmp_path / "unemployment.md").write_text(
+        "---\nid: unemployment\ntitle: 示范市失业保险金申领指南\ndepartment: HRSS\ncategory: labour\n"
+        "effective: 2025-01-01\nexpires: null\nkeywords: [失业金]\n---\n"
+        "## 申领条件\n非因本人意愿中断就业（如劳动合同到期单位不续签），已办理失业登记。\n\n"
+        "## 办理流程\n离职之日起60日内，到街道社保服务站申请。\n\n"
+        "## 办理时限\n受理后审核，次月发放。\n\n"
+        "## 咨询电话\n0000-6331010\n",
+        encoding="utf-8",
+    )
+    write_filler(tmp_path, [row for row in FILLER if row[0] != "jobless"])
+    kb = make_kb(tmp_path)
+
+    answer = kb.answer("合同到期公司不续了 离职以后多少天之内得去申请失业金", today=TODAY)
+
+    assert answer.sources[0]["id"] == "unemployment" and "60日内" in answer.answer
+    assert "0000-6331010" in kb.answer("失业金咨询打哪个电话", today=TODAY).answer
