@@ -127,6 +127,7 @@ def test_a_completed_keyword_favours_no_one_document_of_its_topic(scope_kb: Know
         # a question word in the story ("了几", "好几") does not ask
         ("俺在小学门口卖了几年煎饼 城管天天来撵 离学校多远才能摆", "离学校多远才能摆"),
         ("交了好几年社保了 失业金能领几个月", "失业金能领几个月"),
+        ("居住证丢了 补一张要交钱不", "居住证丢了 补一张要交钱不"),  # 一张 names nothing: points back
     ],
 )
 def test_the_clauses_that_ask(scope_kb: KnowledgeBase, question: str, asked: str) -> None:
