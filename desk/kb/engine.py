@@ -243,14 +243,16 @@ class KnowledgeBase:
         return self._extract(snapshot, hit, question, today)
 
     def _asked_year(self, question: str, today: dt.date) -> Optional[int]:
-        """The year the asking clauses name; a year only in the citizen's story counts unless
-        the asking clauses say "now" ("去年年底忘了交，现在补交的话能用吗" asks about today's
-        rules) and not "then" ("去年贷的款，当时利率多少，想跟现在比比")."""
+        """The year the asking clauses name, unless they say "now" and not "then": a past
+        year only in the citizen's story ("去年年底忘了交，现在补交的话能用吗"), or one whose
+        rules are asked about today ("2025年版的标准现在还管用不": the version in force says
+        whether it still applies), asks about today's rules; "去年贷的款，当时利率多少，想跟
+        现在比比" asks about last year's."""
         asked = self._scope.asked(question)
-        year = asked_year(asked, today)
-        if year is not None:
-            return year
         now = any(w in asked for w in NOW_WORDS) and not any(w in asked for w in THEN_WORDS)
+        year = asked_year(asked, today)
+        if year is not None and not (now and year < today.year):
+            return year
         return None if now else asked_year(question, today)
 
     def _within(self, question: str, family: str, snapshot: _Snapshot) -> bool:

@@ -157,6 +157,7 @@ def test_a_clause_that_only_points_back_keeps_the_whole_question(scope_kb: Knowl
         ("去年年底忘了交医保 现在补交的话 交了马上就能用吗", None),  # asks about now
         ("我哥去年用公积金贷款买的房 当时利率是多少 我想跟现在对比一下", 2025),  # "then"
         ("2025年那会儿首付几成", 2025),
+        ("2025年版那个公积金贷款标准现在还管用不", None),  # the version in force says
     ],
 )
 def test_the_year_a_question_asks_about(scope_kb: KnowledgeBase, question: str, year: object) -> None:
