@@ -90,7 +90,9 @@ def test_a_thing_in_the_title_or_with_the_rest_of_the_question_is_answered(
     assert answer.ranked[0] == doc_id
 
 
-@pytest.mark.parametrize("question", ["公积金账户怎么销户", "装修房子能提取公积金吗"])
+@pytest.mark.parametrize(
+    "question", ["公积金账户怎么销户", "装修房子能提取公积金吗", "公积金贷款买房有没有购房补贴"]
+)
 def test_a_procedure_or_concept_the_document_never_names_is_refused(
     scope_kb: KnowledgeBase, question: str
 ) -> None:
