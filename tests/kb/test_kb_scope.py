@@ -52,7 +52,8 @@ def demo_kb() -> Iterator[KnowledgeBase]:
         # A sum the citizen paid or holds is a thing too.
         ("租房押金房东不退怎么办", ["押金"]),
         ("物业说要动用维修基金", ["基金"]),  # segmented 维修 + 基金
-        ("幼儿园报名啥时候", ["幼儿园"]),  # and an institution
+        ("幼儿园报名啥时候", ["幼儿园"]),  # and a kindergarten
+        ("居民医保的大病保险二次报销咋申请", ["大病保险"]),  # 保险 segmented apart joins its word
     ],
 )
 def test_scope_finds_the_things_a_question_names(objects: ObjectCheck, question: str, named: list) -> None:

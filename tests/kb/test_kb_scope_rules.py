@@ -91,7 +91,13 @@ def test_a_thing_in_the_title_or_with_the_rest_of_the_question_is_answered(
 
 
 @pytest.mark.parametrize(
-    "question", ["公积金账户怎么销户", "装修房子能提取公积金吗", "公积金贷款买房有没有购房补贴"]
+    "question",
+    [
+        "公积金账户怎么销户",
+        "装修房子能提取公积金吗",
+        "公积金贷款买房有没有购房补贴",
+        "房子租出去了 收的租金要交税不",
+    ],
 )
 def test_a_procedure_or_concept_the_document_never_names_is_refused(
     scope_kb: KnowledgeBase, question: str
