@@ -230,7 +230,14 @@ class KnowledgeBase:
         follow = self._context_family(snapshot, context, today)
         if (
             follow is not None
-            and _elliptical(question)
+            # Short or pointing back, or, on its own, finding the context's document first but
+            # not surely enough ("网上能办不 办下来要几天" after 租赁备案)
+            and (
+                _elliptical(question)
+                or hit is not None
+                and hit.confidence < self.threshold
+                and snapshot.documents[hit.position].family == follow
+            )
             and (not _clearly_elsewhere(hit, follow, snapshot) or self._within(question, follow, snapshot))
             and self._on_topic(question, snapshot)
         ):

@@ -88,6 +88,21 @@ def test_kb_follow_up_pointing_back_in_other_words(kb_dir: Path, make_kb: MakeKb
     assert answer.sources and answer.sources[0]["id"] == "permit"
 
 
+def test_kb_a_longer_follow_up_unsure_on_its_own_stays_on_its_context(kb_dir: Path, make_kb: MakeKb) -> None:
+    # Not short and not pointing back, but alone it finds the context's document first,
+    # below the threshold: the conversation decides.
+    kb = make_kb(kb_dir, threshold=0.9)
+    question = "材料齐全的话要多少个工作日"
+
+    alone = kb.answer(question, today=TODAY)
+    followed = kb.answer(question, context="permit", today=TODAY)
+    elsewhere = kb.answer(question, context="garbage", today=TODAY)
+
+    assert not alone.sources and alone.ranked[0] == "permit"
+    assert followed.sources[0]["id"] == "permit" and "15个工作日" in followed.answer
+    assert not elsewhere.sources
+
+
 def test_kb_follow_up_naming_a_year_switches_version(kb_dir: Path, make_kb: MakeKb) -> None:
     answer = make_kb(kb_dir).answer("那2025年呢？", context="loan-2026", today=TODAY)
 
