@@ -37,6 +37,7 @@ from desk.kb.homophones import HomophoneIndex
 from desk.kb.index import Indexer, QueryFeatures, SearchIndex
 from desk.kb.ranking import (
     NOW_WORDS,
+    RULES,
     THEN_WORDS,
     asked_year,
     eligible,
@@ -306,10 +307,19 @@ class KnowledgeBase:
             self._indexer.analyzer.section_cues(query),
         )
         ranked = [int(p) for p in np.argsort(-scores)[: min(3, int(within.sum()))]]
-        found = evidence(features, ranked[0], mask)
-        found.update(self._scope.evidence(query, snapshot.index, ranked[0], asked))
+        # A candidate that a scope rule rules out ("落户…交够几年社保": 灵活就业社保 never
+        # mentions 落户) gives way to the next one of the best few that none does.
+        judged = []
+        for position in ranked:
+            found = evidence(features, position, mask)
+            found.update(self._scope.evidence(query, snapshot.index, position, asked))
+            judged.append((position, found))
+            if not _ruled_out(found):
+                break
+        position, found = judged[-1] if not _ruled_out(judged[-1][1]) else judged[0]
+        ranked = [position] + [p for p in ranked if p != position]
         confidence = self._confidence.confidence(found, bool(features.similarity.any()))
-        return _Hit(ranked[0], confidence, features, found, ranked, query)
+        return _Hit(position, confidence, features, found, ranked, query)
 
     def _features(self, snapshot: _Snapshot, query: str) -> QueryFeatures:
         vector = self._embedder.queries([query])[0] if self._embedder is not None else None
@@ -410,6 +420,10 @@ class KnowledgeBase:
 def _elliptical(question: str) -> bool:
     core = "".join(ch for ch in question if ch.isalnum())
     return len(core) <= 10 or question.startswith(_ANAPHORA)
+
+
+def _ruled_out(found: Dict[str, float]) -> bool:
+    return any(found.get(rule) for rule in RULES)
 
 
 def _clearly_elsewhere(hit: Optional[_Hit], family: str, snapshot: _Snapshot) -> bool:

@@ -14,7 +14,7 @@ Two characters must sound exactly alike (社宝 -> 社保); the fuzzy pairs need
 from __future__ import annotations
 
 import re
-from typing import Callable, Dict, Iterable, Optional, Tuple
+from typing import Callable, Dict, Iterable, Mapping, Optional, Sequence, Tuple
 
 from pypinyin import Style, lazy_pinyin
 
@@ -61,7 +61,9 @@ class HomophoneIndex:
     documents' words that sound alike cannot tell which one a slip meant).
 
     `citizens` are the lexicon's colloquial words: they take only a key no document word has
-    (居住正, a listed slip for 居住证, is no rival of 居住证). `known(stretch)` says whether the
+    (居住正, a listed slip for 居住证, is no rival of 居住证), and two of them that stand for the
+    same documents' words are no rivals either (公基金 and 公机金 both mean 住房公积金, so
+    公鸡金 is corrected). `known(stretch)` says whether the
     documents hold a stretch (then it is no slip); `cache` keeps each word's pinyin across
     snapshots.
     """
@@ -72,16 +74,18 @@ class HomophoneIndex:
         analyzer: Analyzer,
         known: Callable[[str], bool],
         cache: Dict[str, Key],
-        citizens: Iterable[str] = (),
+        citizens: Optional[Mapping[str, Sequence[str]]] = None,
     ) -> None:
+        citizens = citizens or {}
         self._analyzer = analyzer
         self._known = known
         self._cache = cache
         exact: Dict[Key, Optional[str]] = {}
         fuzzy: Dict[Key, Optional[str]] = {}
         documents = set(words)
-        for group in (documents, set(citizens) - documents):
-            group_exact, group_fuzzy = _keys(group, cache)
+        # In the lexicon's order: of its slips that mean the same, the first listed stands.
+        for group in (sorted(documents), [w for w in citizens if w not in documents]):
+            group_exact, group_fuzzy = _keys(group, cache, lambda w: tuple(citizens.get(w, (w,))))
             for key, word in group_exact.items():
                 exact.setdefault(key, word)
             for key, word in group_fuzzy.items():
@@ -139,13 +143,17 @@ class HomophoneIndex:
         return "".join(out)
 
 
-def _keys(words: Iterable[str], cache: Dict[str, Key]) -> Tuple[Dict[Key, Optional[str]], ...]:
-    """Exact and fuzzy pinyin -> the word, or None where two words share the key."""
+def _keys(
+    words: Iterable[str], cache: Dict[str, Key], meaning: Callable[[str], Tuple[str, ...]]
+) -> Tuple[Dict[Key, Optional[str]], ...]:
+    """Exact and fuzzy pinyin -> the word, or None where two words of different `meaning`
+    share the key."""
     exact: Dict[Key, Optional[str]] = {}
     fuzzy: Dict[Key, Optional[str]] = {}
     for word in words:
         if not _CJK_WORD.match(word):
             continue
         for found, key in ((exact, exact_key(word, cache)), (fuzzy, fuzzy_key(word, cache))):
-            found[key] = word if key not in found or found[key] == word else None
+            other = found.get(key, word)
+            found[key] = other if other is not None and meaning(other) == meaning(word) else None
     return exact, fuzzy

@@ -153,14 +153,23 @@ class ScopeCheck:
         return " ".join(clauses[i] for i in sorted(keep))
 
     def _names_something(self, text: str) -> bool:
+        """Whether `text` names a thing: not only actions, procedures ("咋转到这边来" asks
+        for a transfer of something named before), cues or question words."""
         lexicon = self.analyzer.lexicon
         return any(
             w not in lexicon.actions
+            and not self._procedure(w)
             and not self.analyzer.is_cue(w)
             and _chinese(w)
             and not any(m in w for m in lexicon.question_markers)  # "在哪"
             for w in self.analyzer.words(text)
         )
+
+    def _procedure(self, word: str) -> bool:
+        """A procedure, or a colloquial word for one ("转到" -> 转移接续)."""
+        lexicon = self.analyzer.lexicon
+        meant = lexicon.expansions.get(word, (word,))
+        return any(p in m for m in meant for p in lexicon.procedures)
 
     def side_objects(
         self, question: str, named: Sequence[Named], index: SearchIndex, position: int

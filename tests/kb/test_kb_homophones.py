@@ -44,6 +44,8 @@ def kb(tmp_path: Path, make_kb: MakeKb) -> KnowledgeBase:
         ("居住症多久能办好", "居住证多久能办好"),  # the lexicon's slip 居住正 is no rival
         # a citizen's word of the lexicon (采暖 -> 供暖), inside a token jieba made up
         ("彩暖费一平米多少钱", "采暖费一平米多少钱"),
+        # the lexicon's slips 公基金 and 公机金 sound alike but mean the same: no rivals
+        ("公鸡金才交了两个月", "公积金才交了两个月"),
     ],
 )
 def test_a_slip_becomes_the_documents_word(kb: KnowledgeBase, question: str, corrected: str) -> None:

@@ -7,8 +7,10 @@ import datetime as dt
 from pathlib import Path
 from typing import Callable, Dict
 
+import numpy as np
 import pytest
 
+from desk.kb import engine
 from desk.kb.engine import KnowledgeBase
 from tests.kb.conftest import write_filler
 
@@ -136,6 +138,8 @@ def test_a_completed_keyword_favours_no_one_document_of_its_topic(scope_kb: Know
         ("俺在小学门口卖了几年煎饼 城管天天来撵 离学校多远才能摆", "离学校多远才能摆"),
         ("交了好几年社保了 失业金能领几个月", "失业金能领几个月"),
         ("居住证丢了 补一张要交钱不", "居住证丢了 补一张要交钱不"),  # 一张 names nothing: points back
+        # a transfer (转到 -> 转移接续) names no thing: the thing transferred is before it
+        ("之前在外地交的公积金 咋转到这边来", "之前在外地交的公积金 咋转到这边来"),
     ],
 )
 def test_the_clauses_that_ask(scope_kb: KnowledgeBase, question: str, asked: str) -> None:
@@ -177,3 +181,43 @@ def test_taking_money_out_is_a_procedure_the_loan_guide_never_names(scope_kb: Kn
 
     assert answer.sources == []
     assert answer.evidence.get("foreign_concept") == 1.0
+
+
+def test_a_candidate_a_rule_rules_out_gives_way_to_the_next(
+    tmp_path: Path, make_kb: MakeKb, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    head = "department: CITY\ncategory: general\neffective: 2025-01-01\nexpires: null\n"
+    documents = {
+        "social": "title: 灵活就业人员社保缴费指南\nkeywords: [社保缴费, 灵活就业]\n---\n"
+        "## 缴费标准\n社保按月缴纳，社保缴费基数每年调整，社保可在银行代扣。\n",
+        "move-in": "title: 户口迁入办理指南\nkeywords: [户口迁入, 人才落户]\n---\n"
+        "## 人才落户\n本科以上学历，在本市连续缴纳社保满6个月即可落户。\n",
+    }
+    for doc_id, body in documents.items():
+        (tmp_path / f"{doc_id}.md").write_text(f"---\nid: {doc_id}\n{head}{body}", encoding="utf-8")
+    kb = make_kb(tmp_path)
+    question = "落户要先交够几年社保"
+    social = next(i for i, d in enumerate(kb._snapshot.documents) if d.id == "social")
+
+    def favour_social(features: object, mask: np.ndarray) -> np.ndarray:
+        return np.where(np.arange(len(mask)) == social, 2.0, 1.0)  # as the words of a bigger corpus do
+
+    monkeypatch.setattr(engine, "rank_scores", favour_social)
+    answer = kb.answer(question, today=TODAY)
+
+    assert answer.ranked[0] == "move-in"  # 社保缴费 never names 落户
+    assert answer.evidence.get("foreign_concept") == 0.0
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "居住证积分怎么算",  # 积分: a concept no document names
+        "在出租车上落了手机 咋找回来",  # 找回: lost property (失物招领)
+        "公积金咋转到外地去",  # a transfer (转移) the 公积金 documents never name
+    ],
+)
+def test_concepts_no_document_names_are_refused(scope_kb: KnowledgeBase, question: str) -> None:
+    answer = scope_kb.answer(question, today=TODAY)
+
+    assert answer.sources == []
