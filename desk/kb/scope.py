@@ -27,6 +27,7 @@ from desk.kb.text import Analyzer, normalize
 Named = Tuple[str, Tuple[str, ...]]  # a word of the question and the documents' words for it
 CONCEPT_SHARE = 0.1  # a word in the titles or keywords of at most this share of documents ...
 CONCEPT_MIN = 3  # ... is what those documents are about, not a generic word
+NOUN_TAGS = ("n", "vn", "j", "eng", "x")  # jieba: nouns, verbal nouns, abbreviations, other
 
 
 class ObjectCheck:
@@ -153,11 +154,20 @@ class ScopeCheck:
         return " ".join(clauses[i] for i in sorted(keep))
 
     def _names_something(self, text: str) -> bool:
-        """Whether `text` names a thing: not only actions, procedures ("咋转到这边来" asks
-        for a transfer of something named before), cues or question words."""
+        """Whether `text` names a thing: a noun that is not an action, a procedure ("咋转到
+        这边来" asks for a transfer of something named before), a cue or a question word."""
         lexicon = self.analyzer.lexicon
+        tags = self.analyzer.tags(text)
+
+        def noun(word: str) -> bool:
+            # "找谁说理" or "这也要罚款吗" names nothing; 交警 (an abbreviation), a word of the
+            # documents (tagged x) or of the lexicon does.
+            tag = tags.get(word)
+            return tag is None or tag.startswith(NOUN_TAGS) or word in lexicon.expansions
+
         return any(
             w not in lexicon.actions
+            and noun(w)
             and not self._procedure(w)
             and not self.analyzer.is_cue(w)
             and _chinese(w)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Dict, FrozenSet, Iterable, List, Optional, Pattern, Set, Tuple
 
 import jieba
+import jieba.posseg
 import yaml
 
 from desk.dispatch.normalize import normalize as fix_typos
@@ -116,6 +117,7 @@ class Analyzer:
         self.lexicon = lexicon or load_lexicon()
         self._jieba = jieba.Tokenizer()
         self._jieba.initialize()
+        self._tagger = jieba.posseg.POSTokenizer(self._jieba)
         self._known: Set[str] = set()
         for words in self.lexicon.expansions.values():
             self.learn(words)
@@ -161,6 +163,11 @@ class Analyzer:
     def is_word(self, word: str) -> bool:
         """Whether the segmenter knows `word` (its dictionary or the knowledge base's)."""
         return self.frequency(normalize(word)) > 0
+
+    def tags(self, text: str) -> Dict[str, str]:
+        """Part of speech of the words of `text` (precise mode): "n…" nouns, "v" verbs, "x"
+        for words the knowledge base taught the segmenter."""
+        return {pair.word: pair.flag for pair in self._tagger.lcut(normalize(text))}
 
     def tokens(self, text: str) -> List[str]:
         """Words in precise mode, single characters included ("驾驶员", "证")."""

@@ -44,6 +44,7 @@ def test_held_out_set_is_never_trained_on():
 def test_normalisation_fixes_typos_and_spoken_digits():
     assert normalize("楼上装秀噪因拢民，电话幺三九一二三四五六七八") == "楼上装修噪音扰民,电话13912345678"
     assert normalize("ＫＴＶ　太吵") == "ktv 太吵"
+    assert normalize("娃过了仨月了 俺俩都没空") == "娃过了三个月了 俺两个都没空"  # colloquial numerals
 
 
 def _tiny_city(tmp_path: Path) -> Path:

@@ -140,6 +140,8 @@ def test_a_completed_keyword_favours_no_one_document_of_its_topic(scope_kb: Know
         ("居住证丢了 补一张要交钱不", "居住证丢了 补一张要交钱不"),  # 一张 names nothing: points back
         # a transfer (转到 -> 转移接续) names no thing: the thing transferred is before it
         ("之前在外地交的公积金 咋转到这边来", "之前在外地交的公积金 咋转到这边来"),
+        # a verb (说理) names nothing: the clause before says what is asked about
+        ("租约到期搬走了 房东扣着押金不退 找谁说理", "房东扣着押金不退 找谁说理"),
     ],
 )
 def test_the_clauses_that_ask(scope_kb: KnowledgeBase, question: str, asked: str) -> None:
