@@ -247,6 +247,9 @@ class ScopeCheck:
             for words in [lexicon.expansions[v]]
             if any(p in w for w in words for p in lexicon.procedures)
         ]
+        # A procedure or concept however it is segmented ("起步价" as 起步 + 价).
+        said = normalize(question)
+        named += [(p, ()) for p in sorted(lexicon.procedures) if p in said and p not in dict(named)]
         return [w for w, a in named if not _mentions(text, w, a)]
 
 

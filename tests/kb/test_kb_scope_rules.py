@@ -223,3 +223,20 @@ def test_concepts_no_document_names_are_refused(scope_kb: KnowledgeBase, questio
     answer = scope_kb.answer(question, today=TODAY)
 
     assert answer.sources == []
+
+
+@pytest.mark.parametrize(
+    "question, concept",
+    [
+        ("出租车现在起步价多少钱", "起步价"),  # found however jieba segments it
+        ("残疾人坐公交能免费不", "公交"),
+        ("车牌掉了 补一个去哪补", "补一个"),  # a replacement (补领) the document never names
+    ],
+)
+def test_concepts_are_found_however_they_are_written(
+    scope_kb: KnowledgeBase, question: str, concept: str
+) -> None:
+    snapshot = scope_kb._snapshot
+    parking = next(i for i, d in enumerate(snapshot.documents) if d.id == "parking")
+
+    assert concept in scope_kb._scope.foreign_concepts(question, snapshot.index, parking)
