@@ -55,6 +55,9 @@ class Lexicon:
     # Per section cue group: what the text of a section answering it holds (a time, an amount).
     cue_contents: Tuple[Optional[Pattern[str]], ...] = ()
     told_markers: Tuple[str, ...] = ()  # a question word in a story: "卖了几年", "没什么"
+    # The documents' words for a description that names them only as a whole: each group
+    # of alternatives must occur ("外地" + "娃" + "上小学" is 随迁子女).
+    compounds: Tuple[Tuple[Tuple[str, ...], Tuple[Tuple[str, ...], ...]], ...] = ()
 
 
 @lru_cache(maxsize=4)
@@ -94,6 +97,10 @@ def load_lexicon(path: Path = LEXICON) -> Lexicon:
         tuple(normalize(str(w)) for w in data.get("question_markers") or []),
         contents,
         tuple(normalize(str(w)) for w in data.get("told_markers") or []),
+        tuple(
+            (tuple(str(canonical).split()), tuple(tuple(normalize(str(w)) for w in g) for g in groups))
+            for canonical, groups in (data.get("compounds") or {}).items()
+        ),
     )
 
 
@@ -131,10 +138,15 @@ class Analyzer:
                 self._jieba.add_word(word, freq=5000)
 
     def expand(self, text: str) -> str:
-        """Appends the documents' words for colloquial ones ("暂住证" -> "居住证")."""
+        """Appends the documents' words for colloquial ones ("暂住证" -> "居住证") and for
+        descriptions the lexicon's compounds name ("外地…娃…上小学" -> 随迁子女)."""
         text = normalize(text)
         found = {m.group(0) for m in self.lexicon.pattern.finditer(text)}
-        extra = sorted({w for variant in found for w in self.lexicon.expansions[variant]} - found)
+        words = {w for variant in found for w in self.lexicon.expansions[variant]}
+        for canonical, groups in self.lexicon.compounds:
+            if all(any(w in text for w in group) for group in groups):
+                words.update(canonical)
+        extra = sorted(words - found)
         return f"{text} {' '.join(extra)}" if extra else text
 
     def variants(self, text: str) -> List[str]:

@@ -220,6 +220,26 @@ def test_kb_section_cues_prefer_the_longer_cue() -> None:
     assert any("额度" in group for group in amount_cues)
 
 
+@pytest.mark.parametrize(
+    "question, named",
+    [
+        ("俺们外地来打工的 想让娃在这上小学 社保得交多久", "随迁子女"),  # a compound: all three parts
+        ("硕士毕业想落户", "人才"),  # a degree is what 人才落户 asks for
+        ("没扯证生的娃 上户口得准备啥", "非婚生育"),
+    ],
+)
+def test_descriptions_are_expanded_to_the_documents_words(question: str, named: str) -> None:
+    from desk.kb.text import Analyzer
+
+    assert named in Analyzer().expand(question).split()
+
+
+def test_a_compound_needs_every_part() -> None:
+    from desk.kb.text import Analyzer
+
+    assert "随迁子女" not in Analyzer().expand("俺们外地来打工的 社保得交多久")
+
+
 def test_a_keyword_of_the_story_does_not_rank_its_document_first(tmp_path: Path, make_kb: MakeKb) -> None:
     # 夜市 is where the citizen bought it; the question asks about returning it.
     write_filler(
