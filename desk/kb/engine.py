@@ -37,6 +37,7 @@ from desk.kb.homophones import HomophoneIndex
 from desk.kb.index import Indexer, QueryFeatures, SearchIndex
 from desk.kb.ranking import (
     NOW_WORDS,
+    RELATIVE_YEARS,
     RULES,
     THEN_WORDS,
     asked_year,
@@ -56,6 +57,7 @@ THRESHOLD = 0.5
 LARGE_CORPUS = 1000  # documents from which start-up ends with a garbage collection
 FOLLOW_UP_OVERRIDE = 0.9  # a follow-up leaves its context only for a clearly better match
 # Words that point back to the previous topic.
+_PARTICLES = "了着过的得地呢吗吧啊呀"
 _ANAPHORA = tuple("那 这 它 他们 她们 对方 还有 还要 还需 另外 然后 如果 要是 那么".split())
 
 
@@ -284,7 +286,13 @@ class KnowledgeBase:
         question = question[len(next((a for a in _ANAPHORA if question.startswith(a)), "")) :]
         words = analyzer.words(analyzer.expand(question))
         known = snapshot.vocabulary
-        return all(w.isdigit() or w in known or all(ch in known for ch in w) for w in words)
+
+        def spoken(word: str) -> bool:
+            # Particles (提了, 压着) and the year words (今年) are no topic of their own.
+            stem = word.strip(_PARTICLES)
+            return word in RELATIVE_YEARS or all(ch in known for ch in stem)
+
+        return all(w.isdigit() or w in known or spoken(w) for w in words)
 
     def _not_found(self, snapshot: _Snapshot, hit: Optional[_Hit]) -> Answer:
         if hit is None:
