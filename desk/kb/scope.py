@@ -162,8 +162,11 @@ class ScopeCheck:
         def noun(word: str) -> bool:
             # "找谁说理" or "这也要罚款吗" names nothing; 交警 (an abbreviation), a word of the
             # documents (tagged x) or of the lexicon does.
-            tag = tags.get(word)
-            return tag is None or tag.startswith(NOUN_TAGS) or word in lexicon.expansions
+            if word in lexicon.expansions:
+                return True
+            # A search-mode word across tokens ("换个": 换 + 个) is a noun if a token of it is.
+            found = [tags[word]] if word in tags else [t for w, t in tags.items() if w in word]
+            return not found or any(t.startswith(NOUN_TAGS) for t in found)
 
         return any(
             w not in lexicon.actions

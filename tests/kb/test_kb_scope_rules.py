@@ -142,6 +142,8 @@ def test_a_completed_keyword_favours_no_one_document_of_its_topic(scope_kb: Know
         ("之前在外地交的公积金 咋转到这边来", "之前在外地交的公积金 咋转到这边来"),
         # a verb (说理) names nothing: the clause before says what is asked about
         ("租约到期搬走了 房东扣着押金不退 找谁说理", "房东扣着押金不退 找谁说理"),
+        # "换个" (换 + 个) is no noun either: the card whose renewal is asked comes before
+        ("身份证快到期了 换个新的要多少钱", "身份证快到期了 换个新的要多少钱"),
     ],
 )
 def test_the_clauses_that_ask(scope_kb: KnowledgeBase, question: str, asked: str) -> None:
