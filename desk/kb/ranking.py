@@ -36,17 +36,16 @@ RERANK_DEPTH = 3
 
 
 def asked_year(question: str, today: dt.date) -> Optional[int]:
-    """The year a question names ("2025年的…", "去年…"), if any."""
-    match = _YEAR.search(question)
-    if match:
-        return int(match.group(1))
-    short = _SHORT_YEAR.search(question)
-    if short:
-        return 2000 + int(short.group(1))
-    for word, offset in RELATIVE_YEARS.items():
-        if word in question:
-            return today.year + offset
-    return None
+    """The year a question names ("2025年的…", "去年…"), if any; of several, the last one:
+    "去年没赶上集中交费 今年三月份才补交的…能报销不" asks about this year's rules."""
+    found = [(m.start(), int(m.group(1))) for m in _YEAR.finditer(question)]
+    found += [(m.start(), 2000 + int(m.group(1))) for m in _SHORT_YEAR.finditer(question)]
+    found += [
+        (m.start(), today.year + offset)
+        for word, offset in RELATIVE_YEARS.items()
+        for m in re.finditer(word, question)
+    ]
+    return max(found)[1] if found else None
 
 
 def eligible(documents: Sequence[Document], today: dt.date, year: Optional[int]) -> np.ndarray:

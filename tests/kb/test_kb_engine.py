@@ -227,6 +227,7 @@ def test_kb_section_cues_prefer_the_longer_cue() -> None:
         ("俺们外地来打工的 想让娃在这上小学 社保得交多久", "随迁子女"),  # a compound: all three parts
         ("硕士毕业想落户", "人才"),  # a degree is what 人才落户 asks for
         ("没扯证生的娃 上户口得准备啥", "非婚生育"),
+        ("老爷子瘫床上了 不能自理 补贴一个月多少", "失能"),
     ],
 )
 def test_descriptions_are_expanded_to_the_documents_words(question: str, named: str) -> None:

@@ -174,6 +174,8 @@ def test_a_clause_that_only_points_back_keeps_the_whole_question(scope_kb: Knowl
         ("我哥去年用公积金贷款买的房 当时利率是多少 我想跟现在对比一下", 2025),  # "then"
         ("2025年那会儿首付几成", 2025),
         ("2025年版那个公积金贷款标准现在还管用不", None),  # the version in force says
+        # of two years, the later one: last year is only when the citizen missed the deadline
+        ("俺去年没赶上集中交费 今年三月份才补交的居民医保 是交上就能报销不", 2026),
     ],
 )
 def test_the_year_a_question_asks_about(scope_kb: KnowledgeBase, question: str, year: object) -> None:
