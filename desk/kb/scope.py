@@ -139,14 +139,17 @@ class ScopeCheck:
         }
 
     def asked(self, question: str) -> str:
-        """The clauses that ask (and always the last one), with the clauses before them
+        """The clauses that ask or say what the citizen wants ("想把老人送进公办养老院，咋排队"),
+        and always the last one, with the clauses before them
         back to the nearest one that names something: "户口本弄丢了，咋补办" asks about
         户口本; in "下礼拜要去银行办贷款，身份证丢了，补办要带什么材料" the 贷款 is only
         why the citizen is in a hurry."""
         clauses = self.analyzer.clauses(question)
         if len(clauses) < 2:
             return " ".join(clauses)
-        keep = {i for i, c in enumerate(clauses) if self.analyzer.asks(c)} | {len(clauses) - 1}
+        intents = self.analyzer.lexicon.intent_markers
+        keep = {i for i, c in enumerate(clauses) if self.analyzer.asks(c) or c.startswith(intents)}
+        keep.add(len(clauses) - 1)
         start = min(keep)
         while start > 0 and not self._names_something(" ".join(clauses[i] for i in sorted(keep))):
             start -= 1

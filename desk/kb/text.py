@@ -55,6 +55,7 @@ class Lexicon:
     # Per section cue group: what the text of a section answering it holds (a time, an amount).
     cue_contents: Tuple[Optional[Pattern[str]], ...] = ()
     told_markers: Tuple[str, ...] = ()  # a question word in a story: "卖了几年", "没什么"
+    intent_markers: Tuple[str, ...] = ()  # a clause saying what the citizen wants: "想…"
     # The documents' words for a description that names them only as a whole: each group
     # of alternatives must occur ("外地" + "娃" + "上小学" is 随迁子女).
     compounds: Tuple[Tuple[Tuple[str, ...], Tuple[Tuple[str, ...], ...]], ...] = ()
@@ -97,6 +98,7 @@ def load_lexicon(path: Path = LEXICON) -> Lexicon:
         tuple(normalize(str(w)) for w in data.get("question_markers") or []),
         contents,
         tuple(normalize(str(w)) for w in data.get("told_markers") or []),
+        tuple(normalize(str(w)) for w in data.get("intent_markers") or []),
         tuple(
             (tuple(str(canonical).split()), tuple(tuple(normalize(str(w)) for w in g) for g in groups))
             for canonical, groups in (data.get("compounds") or {}).items()

@@ -144,6 +144,8 @@ def test_a_completed_keyword_favours_no_one_document_of_its_topic(scope_kb: Know
         ("租约到期搬走了 房东扣着押金不退 找谁说理", "房东扣着押金不退 找谁说理"),
         # "换个" (换 + 个) is no noun either: the card whose renewal is asked comes before
         ("身份证快到期了 换个新的要多少钱", "身份证快到期了 换个新的要多少钱"),
+        # a clause saying what the citizen wants is asked too, even before another that names
+        ("想把老人送进公办养老院 咋排队 一个月多少钱", "想把老人送进公办养老院 咋排队 一个月多少钱"),
     ],
 )
 def test_the_clauses_that_ask(scope_kb: KnowledgeBase, question: str, asked: str) -> None:
