@@ -18,6 +18,7 @@ evidence that a rule in confidence.yml weighs (never fitted):
 
 from __future__ import annotations
 
+import re
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from desk.kb.index import SearchIndex
@@ -84,7 +85,16 @@ class ObjectCheck:
 
     def foreign(self, question: str, document_text: str) -> List[str]:
         """Objects of the question that `document_text` (normalised) does not mention."""
-        return [word for word, others in self.objects(question) if not _mentions(document_text, word, others)]
+        return [w for w, others in self.objects(question) if not self.mentions(document_text, w, others)]
+
+    def mentions(self, text: str, word: str, others: Sequence[str]) -> bool:
+        """Whether `text` names the thing: as written, as one of the documents' words for it,
+        or with a word between its stem and its suffix ("实体卡" in "实体社保卡")."""
+        if _mentions(text, word, others):
+            return True
+        suffix = self.suffix(word)
+        stem = word[: -len(suffix)] if suffix else ""
+        return len(stem) >= 2 and re.search(f"{re.escape(stem)}.{{1,2}}{re.escape(suffix)}", text) is not None
 
     def suffix(self, word: str) -> str:
         return next((s for s in self._suffixes if word.endswith(s)), "")
@@ -131,7 +141,7 @@ class ScopeCheck:
         asked = self.asked(question) if asked is None else asked
         text = index.text(position)
         named = self.objects.objects(asked)
-        present = [(w, a) for w, a in named if _mentions(text, w, a)]
+        present = [(w, a) for w, a in named if self.objects.mentions(text, w, a)]
         return {
             "foreign_object": float(len(present) < len(named)),
             "side_object": float(bool(self.side_objects(question, present, index, position))),

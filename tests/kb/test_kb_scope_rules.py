@@ -246,3 +246,10 @@ def test_concepts_are_found_however_they_are_written(
     parking = next(i for i, d in enumerate(snapshot.documents) if d.id == "parking")
 
     assert concept in scope_kb._scope.foreign_concepts(question, snapshot.index, parking)
+
+
+def test_a_word_between_stem_and_suffix_still_names_the_thing(scope_kb: KnowledgeBase) -> None:
+    objects = scope_kb._scope.objects
+
+    assert objects.mentions("实体社保卡7个工作日内制卡", "实体卡", ())
+    assert not objects.mentions("实体社保卡7个工作日内制卡", "结婚证", ())
