@@ -236,6 +236,15 @@ def test_descriptions_are_expanded_to_the_documents_words(question: str, named: 
     assert named in Analyzer().expand(question).split()
 
 
+def test_what_information_to_give_asks_for_materials() -> None:
+    from desk.kb.text import Analyzer
+
+    analyzer = Analyzer()
+
+    assert analyzer.is_cue("信息")  # asks how, not about a topic of its own
+    assert any("需提供" in group for group in analyzer.section_cues("投诉出租车 得提供些啥信息"))
+
+
 def test_a_compound_needs_every_part() -> None:
     from desk.kb.text import Analyzer
 
