@@ -55,9 +55,12 @@ Signature = Tuple[int, int, int]  # inode, mtime_ns, size
 MAX_DOCUMENT_BYTES = 200_000
 THRESHOLD = 0.5
 LARGE_CORPUS = 1000  # documents from which start-up ends with a garbage collection
-FOLLOW_UP_OVERRIDE = 0.9  # a follow-up leaves its context only for a clearly better match
+FOLLOW_UP_OVERRIDE = 0.9
+# A question that alone matches no document at all ("房子交了一直空着没住 也得全交吗") is about
+# the conversation's topic, if it speaks the documents' language (`_on_topic`).
+UNRELATED = 0.05  # a follow-up leaves its context only for a clearly better match
 # Words that point back to the previous topic.
-_PARTICLES = "了着过的得地呢吗吧啊呀"
+_PARTICLES = "了着过的得地呢吗吧啊呀没不"
 _ANAPHORA = tuple("那 这 它 他们 她们 对方 还有 还要 还需 另外 然后 如果 要是 那么".split())
 
 
@@ -233,12 +236,13 @@ class KnowledgeBase:
         follow = self._context_family(snapshot, context, today)
         if (
             follow is not None
-            # Short or pointing back, or, on its own, finding the context's document first but
-            # not surely enough ("网上能办不 办下来要几天" after 租赁备案)
+            # Short or pointing back, or, on its own, finding no document at all, or the
+            # context's document first but not surely enough ("网上能办不 办下来要几天" after 租赁备案)
             and (
                 _elliptical(question)
-                or hit is not None
-                and hit.confidence < self.threshold
+                or hit is None
+                or hit.confidence < UNRELATED
+                or hit.confidence < self.threshold
                 and snapshot.documents[hit.position].family == follow
             )
             and (not _clearly_elsewhere(hit, follow, snapshot) or self._within(question, follow, snapshot))

@@ -95,6 +95,15 @@ def test_kb_shared_follow_up_about_something_else_leaves_the_context(full_kb: Kn
     assert answer.sources[0]["id"] == "kb-033-tingshuitingdian"
 
 
+def test_kb_shared_a_follow_up_that_alone_matches_nothing_stays_on_topic(full_kb: KnowledgeBase) -> None:
+    question = "房子交了一直空着没住 也得全交吗"  # 物业费 of an empty flat
+
+    assert full_kb.answer(question, today=TODAY).sources == []
+    followed = full_kb.answer(question, context="kb-034-wuyefei", today=TODAY)
+    assert followed.sources[0]["id"] == "kb-034-wuyefei"
+    assert full_kb.answer("明天下雨不", context="kb-034-wuyefei", today=TODAY).sources == []
+
+
 def test_kb_shared_the_embedding_outweighs_one_lucky_word(full_kb: KnowledgeBase) -> None:
     # "车" alone matches the parking and bulky-waste guides; the sentence is about a fallen tree.
     answer = full_kb.answer("刮大风把路边的大树刮倒了 压着我家车 打哪个电话", today=TODAY)
