@@ -229,6 +229,8 @@ def test_kb_section_cues_prefer_the_longer_cue() -> None:
         ("没扯证生的娃 上户口得准备啥", "非婚生育"),
         ("老爷子瘫床上了 不能自理 补贴一个月多少", "失能"),
         ("娃都生了四个多月了 才想起来办医保", "新生儿"),
+        ("买的饼干早过期了 能让他赔多少", "食品安全"),
+        ("培训班让一次交一整年的钱 合规不", "预收费"),
     ],
 )
 def test_descriptions_are_expanded_to_the_documents_words(question: str, named: str) -> None:
