@@ -231,6 +231,7 @@ def test_kb_section_cues_prefer_the_longer_cue() -> None:
         ("娃都生了四个多月了 才想起来办医保", "新生儿"),
         ("买的饼干早过期了 能让他赔多少", "食品安全"),
         ("培训班让一次交一整年的钱 合规不", "预收费"),
+        ("想在小学门口摆个摊卖煎饼 让不让", "占道经营"),
     ],
 )
 def test_descriptions_are_expanded_to_the_documents_words(question: str, named: str) -> None:
