@@ -263,6 +263,8 @@ class ScopeCheck:
             for words in [lexicon.expansions[v]]
             if any(p in w for w in words for p in lexicon.procedures)
         ]
+        # A kind of answer only some documents give ("罚多少钱": a fine).
+        named += [(group[0], group[1:]) for group in self.analyzer.required_cues(question)]
         # A procedure or concept however it is segmented ("起步价" as 起步 + 价).
         said = normalize(question)
         named += [(p, ()) for p in sorted(lexicon.procedures) if p in said and p not in dict(named)]

@@ -54,6 +54,9 @@ class Lexicon:
     question_markers: Tuple[str, ...] = ()
     # Per section cue group: what the text of a section answering it holds (a time, an amount).
     cue_contents: Tuple[Optional[Pattern[str]], ...] = ()
+    # Per section cue group: whether a document must name it to answer ("罚多少钱" is not
+    # answered by a document that states no fine).
+    cue_required: Tuple[bool, ...] = ()
     told_markers: Tuple[str, ...] = ()  # a question word in a story: "卖了几年", "没什么"
     intent_markers: Tuple[str, ...] = ()  # a clause saying what the citizen wants: "想…"
     # The documents' words for a description that names them only as a whole: each group
@@ -93,13 +96,14 @@ def load_lexicon(path: Path = LEXICON) -> Lexicon:
         cues,
         pattern,
         object_words,
-        frozenset(normalize(str(w)) for w in data.get("procedures") or []),
-        frozenset(normalize(str(w)) for w in data.get("actions") or []),
-        tuple(normalize(str(w)) for w in data.get("question_markers") or []),
-        contents,
-        tuple(normalize(str(w)) for w in data.get("told_markers") or []),
-        tuple(normalize(str(w)) for w in data.get("intent_markers") or []),
-        tuple(
+        procedures=frozenset(normalize(str(w)) for w in data.get("procedures") or []),
+        actions=frozenset(normalize(str(w)) for w in data.get("actions") or []),
+        question_markers=tuple(normalize(str(w)) for w in data.get("question_markers") or []),
+        cue_contents=contents,
+        cue_required=tuple(bool(item.get("required")) for item in data.get("section_cues") or []),
+        told_markers=tuple(normalize(str(w)) for w in data.get("told_markers") or []),
+        intent_markers=tuple(normalize(str(w)) for w in data.get("intent_markers") or []),
+        compounds=tuple(
             (tuple(str(canonical).split()), tuple(tuple(normalize(str(w)) for w in g) for g in groups))
             for canonical, groups in (data.get("compounds") or {}).items()
         ),
@@ -216,6 +220,16 @@ class Analyzer:
     def section_cues(self, text: str) -> List[Tuple[str, ...]]:
         """Headings a question asks about, from cue words ("带什么" -> 材料)."""
         return [self.lexicon.section_cues[g][0] for g in self._cue_groups(text)]
+
+    def required_cues(self, text: str) -> List[Tuple[str, ...]]:
+        """The headings and cues of the groups a question asks for that a document must name
+        to answer it (a fine: 罚)."""
+        required = self.lexicon.cue_required
+        return [
+            (*self.lexicon.section_cues[g][0], *self.lexicon.section_cues[g][1])
+            for g in self._cue_groups(text)
+            if g < len(required) and required[g]
+        ]
 
     def cue_contents(self, text: str) -> List[Pattern[str]]:
         """What a section that answers the question holds, from the same cue words:

@@ -253,3 +253,12 @@ def test_a_word_between_stem_and_suffix_still_names_the_thing(scope_kb: Knowledg
 
     assert objects.mentions("实体社保卡7个工作日内制卡", "实体卡", ())
     assert not objects.mentions("实体社保卡7个工作日内制卡", "结婚证", ())
+
+
+def test_a_fine_is_asked_of_a_document_that_states_one(scope_kb: KnowledgeBase) -> None:
+    snapshot = scope_kb._snapshot
+    positions = {d.id: i for i, d in enumerate(snapshot.documents)}
+    question = "楼上装修周末打电钻 他们得罚多少钱"
+
+    assert "罚" in scope_kb._scope.foreign_concepts(question, snapshot.index, positions["noise"])
+    assert "罚" not in scope_kb._scope.foreign_concepts(question, snapshot.index, positions["parking"])
