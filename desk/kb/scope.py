@@ -94,7 +94,13 @@ class ObjectCheck:
             return True
         suffix = self.suffix(word)
         stem = word[: -len(suffix)] if suffix else ""
-        return len(stem) >= 2 and re.search(f"{re.escape(stem)}.{{1,2}}{re.escape(suffix)}", text) is not None
+        if len(stem) < 2:
+            return False
+        # "多孩家庭贷款额度": a word before a two-character suffix is its modifier, and a
+        # document with both ("多子女家庭…贷款额度") names the thing.
+        if len(suffix) >= 2 and stem in text and suffix in text:
+            return True
+        return re.search(f"{re.escape(stem)}.{{1,2}}{re.escape(suffix)}", text) is not None
 
     def suffix(self, word: str) -> str:
         return next((s for s in self._suffixes if word.endswith(s)), "")

@@ -253,6 +253,9 @@ def test_a_word_between_stem_and_suffix_still_names_the_thing(scope_kb: Knowledg
 
     assert objects.mentions("实体社保卡7个工作日内制卡", "实体卡", ())
     assert not objects.mentions("实体社保卡7个工作日内制卡", "结婚证", ())
+    # a modifier before a two-character suffix: both parts named is enough
+    assert objects.mentions("多子女家庭的缴存职工，贷款额度上浮", "家庭贷款", ())
+    assert not objects.mentions("多子女家庭的缴存职工，贷款额度上浮", "商业贷款", ())
 
 
 def test_a_fine_is_asked_of_a_document_that_states_one(scope_kb: KnowledgeBase) -> None:
