@@ -55,12 +55,13 @@ Signature = Tuple[int, int, int]  # inode, mtime_ns, size
 MAX_DOCUMENT_BYTES = 200_000
 THRESHOLD = 0.5
 LARGE_CORPUS = 1000  # documents from which start-up ends with a garbage collection
-FOLLOW_UP_OVERRIDE = 0.9
+FOLLOW_UP_OVERRIDE = 0.9  # a follow-up leaves its context only for a clearly better match
 # A question that alone matches no document at all ("房子交了一直空着没住 也得全交吗") is about
 # the conversation's topic, if it speaks the documents' language (`_on_topic`).
-UNRELATED = 0.05  # a follow-up leaves its context only for a clearly better match
-# Words that point back to the previous topic.
+UNRELATED = 0.05
+# Particles and negations: no topic of their own in a follow-up ("提了", "没用完").
 _PARTICLES = "了着过的得地呢吗吧啊呀没不"
+# Words that point back to the previous topic.
 _ANAPHORA = tuple("那 这 它 他们 她们 对方 还有 还要 还需 另外 然后 如果 要是 那么".split())
 
 

@@ -263,12 +263,7 @@ class ScopeCheck:
         named = [(w, a) for w, a in named if not any(o != w and o in w for o in written)]
         # A colloquial word counts when it stands for a procedure ("转出" -> "转移"), not for a
         # broad word ("孩子" -> "子女 儿童").
-        named += [
-            (v, words)
-            for v in variants
-            for words in [lexicon.expansions[v]]
-            if any(p in w for w in words for p in lexicon.procedures)
-        ]
+        named += [(v, lexicon.expansions[v]) for v in variants if self._procedure(v)]
         # A kind of answer only some documents give ("罚多少钱": a fine).
         named += [(group[0], group[1:]) for group in self.analyzer.required_cues(question)]
         # A procedure or concept however it is segmented ("起步价" as 起步 + 价).
