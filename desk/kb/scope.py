@@ -252,7 +252,7 @@ class ScopeCheck:
         def concept(word: str) -> bool:
             if len(word) < 2 or not _chinese(word) or word in lexicon.actions or word in RELATIVE_YEARS:
                 return False
-            if self.analyzer.is_cue(word):
+            if self.analyzer.is_cue(word) or word in lexicon.document_words:
                 return False
             return word in lexicon.procedures or 0 < frequency.get(word, 0) <= limit
 

@@ -265,3 +265,11 @@ def test_a_fine_is_asked_of_a_document_that_states_one(scope_kb: KnowledgeBase) 
 
     assert "罚" in scope_kb._scope.foreign_concepts(question, snapshot.index, positions["noise"])
     assert "罚" not in scope_kb._scope.foreign_concepts(question, snapshot.index, positions["parking"])
+
+
+@pytest.mark.parametrize("question", ["公积金贷款额度现在的政策是多少", "按当时的规定首付最低几成"])
+def test_words_for_a_kind_of_document_are_no_concept(scope_kb: KnowledgeBase, question: str) -> None:
+    snapshot = scope_kb._snapshot
+    loan = next(i for i, d in enumerate(snapshot.documents) if d.id == "fund-loan")
+
+    assert scope_kb._scope.foreign_concepts(question, snapshot.index, loan) == []
