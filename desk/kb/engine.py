@@ -196,7 +196,7 @@ class KnowledgeBase:
             len(errors),
             (time.perf_counter() - started) * 1000,
         )
-        cues = "".join("".join(c) for _, c in self._indexer.analyzer.lexicon.section_cues)
+        cues = "".join("".join(g.cues) for g in self._indexer.analyzer.lexicon.section_cues)
         vocabulary = "".join(index.text(i) for i in range(len(documents))) + cues
         lexicon = self._indexer.analyzer.lexicon
         # A slip may stand for a document's word or for a citizen's word the lexicon knows
@@ -275,7 +275,7 @@ class KnowledgeBase:
         after 供暖 asks the 供暖 document, even if another one has a heading "报修电话"."""
         analyzer = self._indexer.analyzer
         found = analyzer.words(question)
-        cues = [c for _, group in analyzer.lexicon.section_cues for c in group]
+        cues = [c for group in analyzer.lexicon.section_cues for c in group.cues]
         # Search mode lists "报修电话" with its parts; asking words ("电话") fit any document.
         words = [
             w for w in found if not any(o != w and o in w for o in found) and not any(w in c for c in cues)

@@ -39,12 +39,22 @@ class ObjectWords:
 
 
 @dataclass(frozen=True)
+class CueGroup:
+    """Words that ask for one kind of section (`section_cues` in lexicon.yml)."""
+
+    headings: Tuple[str, ...]  # the headings of such sections ("材料")
+    cues: Tuple[str, ...]  # the question's words that ask for it ("带什么")
+    content: Optional[Pattern[str]] = None  # what such a section holds (a time, an amount)
+    required: bool = False  # a document must name it to answer ("罚多少钱": a fine)
+
+
+@dataclass(frozen=True)
 class Lexicon:
     """Word lists of `lexicon.yml`: stop words, expansions, section cues and object words."""
 
     stopwords: FrozenSet[str]
     expansions: Dict[str, Tuple[str, ...]]  # colloquial variant -> the documents' words
-    section_cues: Tuple[Tuple[Tuple[str, ...], Tuple[str, ...]], ...]  # (headings, cues)
+    section_cues: Tuple[CueGroup, ...]
     pattern: Pattern[str]
     object_words: ObjectWords = ObjectWords()
     # Procedures a document must name to answer a question about them (销户, 挂失 ...), and
@@ -52,11 +62,6 @@ class Lexicon:
     procedures: FrozenSet[str] = frozenset()
     actions: FrozenSet[str] = frozenset()
     question_markers: Tuple[str, ...] = ()
-    # Per section cue group: what the text of a section answering it holds (a time, an amount).
-    cue_contents: Tuple[Optional[Pattern[str]], ...] = ()
-    # Per section cue group: whether a document must name it to answer ("罚多少钱" is not
-    # answered by a document that states no fine).
-    cue_required: Tuple[bool, ...] = ()
     told_markers: Tuple[str, ...] = ()  # a question word in a story: "卖了几年", "没什么"
     intent_markers: Tuple[str, ...] = ()  # a clause saying what the citizen wants: "想…"
     # Words that say what kind of document it is (政策, 规定): no concept of its own.
@@ -75,11 +80,12 @@ def load_lexicon(path: Path = LEXICON) -> Lexicon:
             words = expansions.get(str(variant), ()) + tuple(str(canonical).split())
             expansions[normalize(str(variant))] = words
     cues = tuple(
-        (tuple(str(h) for h in item["headings"]), tuple(normalize(str(c)) for c in item["cues"]))
-        for item in data.get("section_cues") or []
-    )
-    contents = tuple(
-        re.compile(str(item["content"])) if item.get("content") else None
+        CueGroup(
+            tuple(str(h) for h in item["headings"]),
+            tuple(normalize(str(c)) for c in item["cues"]),
+            re.compile(str(item["content"])) if item.get("content") else None,
+            bool(item.get("required")),
+        )
         for item in data.get("section_cues") or []
     )
     variants = sorted(expansions, key=len, reverse=True)
@@ -101,8 +107,6 @@ def load_lexicon(path: Path = LEXICON) -> Lexicon:
         procedures=frozenset(normalize(str(w)) for w in data.get("procedures") or []),
         actions=frozenset(normalize(str(w)) for w in data.get("actions") or []),
         question_markers=tuple(normalize(str(w)) for w in data.get("question_markers") or []),
-        cue_contents=contents,
-        cue_required=tuple(bool(item.get("required")) for item in data.get("section_cues") or []),
         told_markers=tuple(normalize(str(w)) for w in data.get("told_markers") or []),
         intent_markers=tuple(normalize(str(w)) for w in data.get("intent_markers") or []),
         document_words=frozenset(normalize(str(w)) for w in data.get("document_words") or []),
@@ -175,7 +179,7 @@ class Analyzer:
 
     def is_cue(self, word: str) -> bool:
         """Whether `word` is part of a section cue ("电话", "多少钱"): how, not what, is asked."""
-        return any(word in cue for _, cues in self.lexicon.section_cues for cue in cues)
+        return any(word in cue for group in self.lexicon.section_cues for cue in group.cues)
 
     def frequency(self, word: str) -> int:
         """How common jieba's dictionary says a word is (0 for unknown stretches)."""
@@ -222,31 +226,25 @@ class Analyzer:
 
     def section_cues(self, text: str) -> List[Tuple[str, ...]]:
         """Headings a question asks about, from cue words ("带什么" -> 材料)."""
-        return [self.lexicon.section_cues[g][0] for g in self._cue_groups(text)]
+        return [g.headings for g in self._cue_groups(text)]
 
     def required_cues(self, text: str) -> List[Tuple[str, ...]]:
         """The headings and cues of the groups a question asks for that a document must name
         to answer it (a fine: 罚)."""
-        required = self.lexicon.cue_required
-        return [
-            (*self.lexicon.section_cues[g][0], *self.lexicon.section_cues[g][1])
-            for g in self._cue_groups(text)
-            if g < len(required) and required[g]
-        ]
+        return [(*g.headings, *g.cues) for g in self._cue_groups(text) if g.required]
 
     def cue_contents(self, text: str) -> List[Pattern[str]]:
         """What a section that answers the question holds, from the same cue words:
         "多少天之内得去申请" asks for a time, wherever the document says it."""
-        contents = self.lexicon.cue_contents
-        return [p for g in self._cue_groups(text) if g < len(contents) and (p := contents[g]) is not None]
+        return [g.content for g in self._cue_groups(text) if g.content is not None]
 
-    def _cue_groups(self, text: str) -> List[int]:
+    def _cue_groups(self, text: str) -> List[CueGroup]:
         """The section cue groups a question's words point at. A cue inside a longer cue of
         another kind does not count: "多少天" asks for a time, not an amount ("多少")."""
         text = normalize(text)
         found: List[Tuple[int, int, int]] = []  # start, end, cue group
-        for group, (_, cues) in enumerate(self.lexicon.section_cues):
-            for cue in cues:
+        for group, cue_group in enumerate(self.lexicon.section_cues):
+            for cue in cue_group.cues:
                 start = text.find(cue)
                 while cue and start >= 0:
                     found.append((start, start + len(cue), group))
@@ -256,4 +254,4 @@ class Analyzer:
             for s, e, g in found
             if not any(g2 != g and s2 <= s and e <= e2 and e2 - s2 > e - s for s2, e2, g2 in found)
         }
-        return sorted(groups)
+        return [self.lexicon.section_cues[g] for g in sorted(groups)]
