@@ -38,7 +38,6 @@ from desk.kb.index import Indexer, QueryFeatures, SearchIndex
 from desk.kb.ranking import (
     NOW_WORDS,
     RELATIVE_YEARS,
-    RULES,
     THEN_WORDS,
     asked_year,
     eligible,
@@ -46,6 +45,7 @@ from desk.kb.ranking import (
     load_confidence_model,
     rank_scores,
     rerank,
+    ruled_out,
 )
 from desk.kb.scope import ScopeCheck
 from desk.kb.text import Analyzer, normalize
@@ -327,9 +327,9 @@ class KnowledgeBase:
             found = evidence(features, position, mask)
             found.update(self._scope.evidence(query, snapshot.index, position, asked))
             judged.append((position, found))
-            if not _ruled_out(found):
+            if not ruled_out(found):
                 break
-        position, found = judged[-1] if not _ruled_out(judged[-1][1]) else judged[0]
+        position, found = judged[-1] if not ruled_out(judged[-1][1]) else judged[0]
         ranked = [position] + [p for p in ranked if p != position]
         confidence = self._confidence.confidence(found, bool(features.similarity.any()))
         return _Hit(position, confidence, features, found, ranked, query)
@@ -433,10 +433,6 @@ class KnowledgeBase:
 def _elliptical(question: str) -> bool:
     core = "".join(ch for ch in question if ch.isalnum())
     return len(core) <= 10 or question.startswith(_ANAPHORA)
-
-
-def _ruled_out(found: Dict[str, float]) -> bool:
-    return any(found.get(rule) for rule in RULES)
 
 
 def _clearly_elsewhere(hit: Optional[_Hit], family: str, snapshot: _Snapshot) -> bool:

@@ -26,7 +26,7 @@ from pydantic import BaseModel
 
 from desk.kb.embedding import load_embedder
 from desk.kb.engine import Answer, KnowledgeBase
-from desk.kb.ranking import FEATURES_LEXICAL, FEATURES_WITH_VECTORS, RULES, WEIGHTS
+from desk.kb.ranking import FEATURES_LEXICAL, FEATURES_WITH_VECTORS, WEIGHTS, ruled_out
 from desk.settings import ROOT
 
 DEFAULT_QUESTIONS = Path(__file__).parent / "eval" / "shared_questions.yml"
@@ -141,7 +141,7 @@ def fit_confidence(outcomes: Sequence[Outcome], uses_embeddings: bool) -> Dict[s
         if not o.question.context
         and o.answer.evidence
         and (o.question.doc is None or o.answer.ranked[0] == o.question.doc)
-        and not any(o.answer.evidence.get(rule) for rule in RULES)
+        and not ruled_out(o.answer.evidence)
     ]
     features = [[o.answer.evidence[n] for n in names] for o in rows]
     labels = [int(o.question.doc is not None) for o in rows]

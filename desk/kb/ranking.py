@@ -159,3 +159,8 @@ FEATURES_LEXICAL = ("coverage", "log_bm25", "keyword", "log_length")
 FEATURES_WITH_VECTORS = (*FEATURES_LEXICAL, "similarity_z", "similarity_by_length")
 # Evidence weighed by `rules` in confidence.yml, never fitted (desk/kb/scope.py).
 RULES = ("foreign_object", "side_object", "foreign_concept")
+
+
+def ruled_out(found: Dict[str, float]) -> bool:
+    """Whether a scope rule (`RULES`) rules the document out."""
+    return any(found.get(rule) for rule in RULES)
