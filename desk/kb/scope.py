@@ -268,7 +268,8 @@ class ScopeCheck:
         named += [(group[0], group[1:]) for group in self.analyzer.required_cues(question)]
         # A procedure or concept however it is segmented ("起步价" as 起步 + 价).
         said = normalize(question)
-        named += [(p, ()) for p in sorted(lexicon.procedures) if p in said and p not in dict(named)]
+        already = {w for w, _ in named}
+        named += [(p, ()) for p in sorted(lexicon.procedures) if p in said and p not in already]
         return [w for w, a in named if not _mentions(text, w, a)]
 
 
