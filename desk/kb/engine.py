@@ -33,7 +33,7 @@ from desk.kb.documents import (
     parse_document,
 )
 from desk.kb.embedding import CachedPassages, Embedder
-from desk.kb.homophones import HomophoneIndex
+from desk.kb.homophones import HomophoneIndex, specialist_words
 from desk.kb.index import Indexer, QueryFeatures, SearchIndex
 from desk.kb.ranking import (
     NOW_WORDS,
@@ -202,6 +202,7 @@ class KnowledgeBase:
         # A slip may stand for a document's word or for a citizen's word the lexicon knows
         # (彩暖 -> 采暖, which the lexicon maps to 供暖).
         named = index.named_words() | {w for words in lexicon.expansions.values() for w in words}
+        named |= specialist_words(index.rare_words, len(documents), self._indexer.analyzer)
 
         def known(stretch: str) -> bool:
             """Held by the documents: a two-character stretch whose pair occurs, a longer one

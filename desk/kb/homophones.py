@@ -7,14 +7,15 @@ the rest. A stretch of the question (two to four characters, whole words of its 
 segmentation or inside a token jieba made up) that no document contains and that is not a
 common word of its own, whose toneless pinyin (with the usual fuzzy pairs: z/zh, c/ch, s/sh,
 n/l, in/ing, en/eng, an/ang) equals one of the documents' named words (title, keywords,
-headings) or a citizen's word of the lexicon, is replaced by it.
+headings), a specialist word of their text (`specialist_words`) or a citizen's word of the
+lexicon, is replaced by it.
 Two characters must sound exactly alike (社宝 -> 社保); the fuzzy pairs need three or more.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Callable, Dict, Iterable, Mapping, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterable, Mapping, Optional, Sequence, Set, Tuple
 
 from pypinyin import Style, lazy_pinyin
 
@@ -23,6 +24,12 @@ from desk.kb.text import Analyzer, normalize
 Key = Tuple[str, ...]
 _CJK_WORD = re.compile(r"^[\u4e00-\u9fff]{2,4}$")
 COMMON = 5  # a stretch jieba knows at least this well is a real word (事业 is not 失业, 白糖 not 摆摊)
+# Besides the named words, a slip may stand for a specialist word of the documents' text: one
+# that few documents use and, of two characters, that is rare in general use (仲才 -> 仲裁,
+# 学曲房 -> 学区房; but 住要 is no slip for 主要, nor 全是 for 全市).
+RARE_SHARE = 0.1  # in at most this share of the documents ...
+RARE_MIN = 3  # ... or this many
+SPECIALIST = 1000  # jieba's frequency of a two-character specialist word, at most
 _INITIALS = (("zh", "z"), ("ch", "c"), ("sh", "s"))
 _FINALS = (("ing", "in"), ("eng", "en"), ("ang", "an"))
 
@@ -141,6 +148,16 @@ class HomophoneIndex:
                 out.append(text[i])
                 i += 1
         return "".join(out)
+
+
+def specialist_words(rare_words: Callable[[float], Set[str]], documents: int, analyzer: Analyzer) -> Set[str]:
+    """The specialist words of the documents' text (`rare_words(limit)`: those that at most
+    `limit` documents use) that a slip may stand for."""
+    return {
+        w
+        for w in rare_words(max(RARE_MIN, RARE_SHARE * documents))
+        if len(w) > 2 or analyzer.frequency(w) <= SPECIALIST
+    }
 
 
 def _keys(

@@ -56,6 +56,8 @@ class _Analysed:
     # Whole words (precise segmentation) of its title and headings, and its keywords: the
     # words a typed or spoken slip may stand for (`homophones.py`).
     named: FrozenSet[str]
+    # Dictionary words of its title, headings and text: what else a slip may stand for.
+    body_words: FrozenSet[str]
 
 
 class Indexer:
@@ -72,6 +74,7 @@ class Indexer:
         self._analysed: Dict[str, _Analysed] = {}
         self._vectors: Dict[Tuple[str, ...], np.ndarray] = {}
         self.keywords = _KeywordPostings()
+        self.body_frequency: Counter = Counter()  # in how many documents a body word occurs
         self._last: Optional[_Arrays] = None  # the previous snapshot's, to copy from
 
     def build(self, documents: Sequence[Document]) -> "SearchIndex":
@@ -85,6 +88,11 @@ class Indexer:
             removed={s: a.keywords for s, a in removed.items()},
             added={d.source: current[d.source].keywords for d in new},
         )
+        for gone in removed.values():
+            self.body_frequency.subtract(gone.body_words)
+        for document in new:
+            self.body_frequency.update(current[document.source].body_words)
+        self.body_frequency = +self.body_frequency  # without the words no document uses now
         kept = {a.passages for a in analysed}
         for gone in removed.values():
             if gone.passages not in kept:
@@ -163,6 +171,11 @@ class Indexer:
                     *(t for t in self.analyzer.tokens(" ".join([meta.title, *headings])) if len(t) > 1),
                 ]
             ),
+            body_words=frozenset(
+                t
+                for t in self.analyzer.tokens(f"{head}\n{body}")
+                if len(t) > 1 and self.analyzer.frequency(t)
+            ),
         )
 
 
@@ -187,6 +200,7 @@ class SearchIndex:
         self._titles = [normalize(d.title) for d in documents]
         self._head_words = [a.head_words for a in analysed]
         self._named = [a.named for a in analysed]
+        self._body_frequency = dict(indexer.body_frequency)
         # In how many documents' titles or keywords a word occurs (`scope.py`).
         self.topic_frequency: Counter = Counter(w for a in analysed for w in a.topic_words)
         self._positions = {d.source: i for i, d in enumerate(documents)}
@@ -273,6 +287,10 @@ class SearchIndex:
     def named_words(self) -> Set[str]:
         """The whole words of all documents' titles and headings, and their keywords."""
         return set().union(*self._named) if self._named else set()
+
+    def rare_words(self, limit: float) -> Set[str]:
+        """The dictionary words of the documents that at most `limit` documents use."""
+        return {w for w, n in self._body_frequency.items() if n <= limit}
 
     def head_words(self, position: int) -> FrozenSet[str]:
         """The words of a document's title, keywords and headings."""
