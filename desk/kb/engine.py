@@ -57,10 +57,11 @@ THRESHOLD = 0.5
 LARGE_CORPUS = 1000  # documents from which start-up ends with a garbage collection
 FOLLOW_UP_OVERRIDE = 0.9  # a follow-up leaves its context only for a clearly better match
 # A question that alone matches no document at all ("房子交了一直空着没住 也得全交吗") is about
-# the conversation's topic, if it speaks the documents' language (`_on_topic`).
+# the conversation's topic if it names only things of that topic (`_names_context`).
 UNRELATED = 0.05
-# Particles and negations: no topic of their own in a follow-up ("提了", "没用完").
-_PARTICLES = "了着过的得地呢吗吧啊呀没不"
+# Part-of-speech tags of the things a question names (`_things`): nouns, verbal nouns, times.
+_THING_TAGS = ("n", "vn", "eng", "t")
+_DIRECTIONS = "上下来去进出回过起"  # "下来", "上去": directions jieba tags as time words
 # Words that point back to the previous topic.
 _ANAPHORA = tuple("那 这 它 他们 她们 对方 还有 还要 还需 另外 然后 如果 要是 那么".split())
 
@@ -85,7 +86,7 @@ class _Snapshot:
     errors: List[DocumentError]
     index: SearchIndex
     signatures: Dict[str, Signature]
-    vocabulary: str  # all document text and section cues: what follow-ups may use
+    vocabulary: str  # all document text and section cues
     homophones: HomophoneIndex  # slips that sound like the documents' words
     masks: Dict[Tuple[dt.date, Optional[int]], np.ndarray] = field(default_factory=dict, repr=False)
 
@@ -137,6 +138,14 @@ class KnowledgeBase:
         self._embedder = embedder
         self._indexer = Indexer(Analyzer(), passages)
         self._scope = ScopeCheck(self._indexer.analyzer)
+        lexicon = self._indexer.analyzer.lexicon
+        # The lexicon's words and section cues: what follow-ups may name besides the documents.
+        self._lexicon_words = " ".join(
+            [
+                *(w for key, words in lexicon.expansions.items() for w in (key, *words)),
+                *(c for g in lexicon.section_cues for c in g.cues),
+            ]
+        )
         self._parsed: Dict[str, Tuple[Signature, Union[Document, DocumentError]]] = {}
         self._pinyin: Dict[str, Tuple[str, ...]] = {}  # word -> fuzzy pinyin, kept across reloads
         self._lock = threading.RLock()
@@ -196,9 +205,9 @@ class KnowledgeBase:
             len(errors),
             (time.perf_counter() - started) * 1000,
         )
-        cues = "".join("".join(g.cues) for g in self._indexer.analyzer.lexicon.section_cues)
-        vocabulary = "".join(index.text(i) for i in range(len(documents))) + cues
         lexicon = self._indexer.analyzer.lexicon
+        cues = "".join("".join(g.cues) for g in lexicon.section_cues)
+        vocabulary = "".join(index.text(i) for i in range(len(documents))) + cues
         # A slip may stand for a document's word or for a citizen's word the lexicon knows
         # (彩暖 -> 采暖, which the lexicon maps to 供暖).
         named = index.named_words() | {w for words in lexicon.expansions.values() for w in words}
@@ -238,15 +247,7 @@ class KnowledgeBase:
         follow = self._context_family(snapshot, context, today)
         if (
             follow is not None
-            # Short or pointing back, or, on its own, finding no document at all, or the
-            # context's document first but not surely enough ("网上能办不 办下来要几天" after 租赁备案)
-            and (
-                _elliptical(question)
-                or hit is None
-                or hit.confidence < UNRELATED
-                or hit.confidence < self.threshold
-                and snapshot.documents[hit.position].family == follow
-            )
+            and self._follows_up(question, hit, follow, snapshot)
             and (not _clearly_elsewhere(hit, follow, snapshot) or self._within(question, follow, snapshot))
             and self._on_topic(question, snapshot)
         ):
@@ -257,6 +258,16 @@ class KnowledgeBase:
         if hit is None or hit.confidence < self.threshold:
             return self._not_found(snapshot, hit)
         return self._extract(snapshot, hit, question, today)
+
+    def _follows_up(self, question: str, hit: Optional[_Hit], family: str, snapshot: _Snapshot) -> bool:
+        """Short or pointing back; or, on its own, finding no document at all and naming only
+        things of the context's documents; or finding the context's document first but not
+        surely enough ("网上能办不 办下来要几天" after 租赁备案)."""
+        if _elliptical(question):
+            return True
+        if hit is None or hit.confidence < UNRELATED:
+            return self._names_context(question, family, snapshot)
+        return hit.confidence < self.threshold and snapshot.documents[hit.position].family == family
 
     def _asked_year(self, question: str, today: dt.date) -> Optional[int]:
         """The year the asking clauses name, unless they say "now" and not "then": a past
@@ -284,21 +295,32 @@ class KnowledgeBase:
         texts = [normalize(d.source) for d in snapshot.documents if d.family == family]
         return any(all(w in text for w in words) for text in texts)
 
+    def _names_context(self, question: str, family: str, snapshot: _Snapshot) -> bool:
+        """Every thing the question names is in the context's documents (or the lexicon):
+        "房子交了一直空着没住 也得全交吗" after 物业费, but not "领结婚证要带啥" after
+        新生儿落户, however little either matches on its own."""
+        texts = " ".join(normalize(d.source) for d in snapshot.documents if d.family == family)
+        return all(w in texts or w in self._lexicon_words for w in self._things(question))
+
     def _on_topic(self, question: str, snapshot: _Snapshot) -> bool:
-        """A follow-up speaks the knowledge base's language: a word that no document and no
-        section cue contains ("明天股票会涨吗") makes it a new question, not a follow-up."""
-        analyzer = self._indexer.analyzer
-        # The pointing word is no topic of its own ("那得带啥" segments as 那得 + 带).
-        question = question[len(next((a for a in _ANAPHORA if question.startswith(a)), "")) :]
-        words = analyzer.words(analyzer.expand(question))
-        known = snapshot.vocabulary
+        """A follow-up speaks the knowledge base's language: a thing that no document or
+        lexicon word names ("手机内存咋清理", "你是机器人吗", "俺家猫老吐") makes it a new
+        question, not a follow-up."""
+        return all(w in snapshot.vocabulary or w in self._lexicon_words for w in self._things(question))
 
-        def spoken(word: str) -> bool:
-            # Particles (提了, 压着) and the year words (今年) are no topic of their own.
-            stem = word.strip(_PARTICLES)
-            return word in RELATIVE_YEARS or all(ch in known for ch in stem)
-
-        return all(w.isdigit() or w in known or spoken(w) for w in words)
+    def _things(self, question: str) -> List[str]:
+        """The nouns of a question. Not its verbs and particles: a follow-up's "批下来",
+        "拿到", "退回来" are everyday speech. Nor what jieba tags as a name ("家里人") or a
+        noun that is a doubled verb ("问问")."""
+        return [
+            word
+            for word, tag in self._indexer.analyzer.tags(question).items()
+            if tag.startswith(_THING_TAGS)
+            and not tag.startswith("nr")
+            and len(set(word)) == len(word)
+            and word not in RELATIVE_YEARS
+            and not set(word) <= set(_DIRECTIONS)
+        ]
 
     def _not_found(self, snapshot: _Snapshot, hit: Optional[_Hit]) -> Answer:
         if hit is None:

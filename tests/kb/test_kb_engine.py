@@ -209,6 +209,25 @@ def test_an_unrelated_short_question_does_not_stick_to_the_previous_document(tmp
     assert kb.answer("明天股票会涨吗", context="sf-001-juzhuzheng").sources == []
 
 
+@pytest.mark.parametrize(
+    "question, context",
+    [
+        # Every character of these is in some document; the things they name are in none.
+        ("手机内存咋清理", "sf-001-juzhuzheng"),
+        ("你是机器人吗", "sf-034-wuyefei"),
+        ("家里养的狗丢了咋找", "sf-034-wuyefei"),
+    ],
+)
+def test_a_short_question_about_a_thing_no_document_names_is_no_follow_up(
+    tmp_path: Path, question: str, context: str
+) -> None:
+    from desk.kb.routes import build_knowledge_base
+    from desk.settings import ROOT
+
+    kb = build_knowledge_base(ROOT / "desk" / "city" / "shifan" / "kb", "none", tmp_path)
+    assert kb.answer(question, context=context).sources == []
+
+
 def test_kb_section_cues_prefer_the_longer_cue() -> None:
     from desk.kb.text import Analyzer
 
