@@ -311,11 +311,14 @@ class KnowledgeBase:
     def _things(self, question: str) -> List[str]:
         """The nouns of a question. Not its verbs and particles: a follow-up's "批下来",
         "拿到", "退回来" are everyday speech. Nor what jieba tags as a name ("家里人") or a
-        noun that is a doubled verb ("问问")."""
+        noun that is a doubled verb ("问问"), nor a stretch its dictionary lacks: a slip or a
+        mis-cut ("多贷点不" as 多 + 贷点 + 不), not a word."""
+        analyzer = self._indexer.analyzer
         return [
             word
-            for word, tag in self._indexer.analyzer.tags(question).items()
+            for word, tag in analyzer.tags(question).items()
             if tag.startswith(_THING_TAGS)
+            and (len(word) == 1 or analyzer.is_word(word))
             and not tag.startswith("nr")
             and len(set(word)) == len(word)
             and word not in RELATIVE_YEARS
