@@ -152,6 +152,10 @@ class KnowledgeBase:
         self._checked = time.monotonic()
         self._snapshot = self._build(self._scan())
         if len(self._snapshot.documents) >= LARGE_CORPUS:
+            # The first copy of a snapshot's large arrays into fresh memory takes a second
+            # longer than later ones (at 10,000 documents); one unchanged rebuild here keeps
+            # an admin's first edit as quick to show as the rest.
+            self._snapshot = self._build(self._snapshot.signatures)
             # Counted as new, the start-up objects would make the first reload's allocations
             # trigger a full collection of all of them (seconds at 10,000 documents); once
             # collected they are old, and a reload's few new objects stay below the trigger.
