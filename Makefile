@@ -43,7 +43,7 @@ eval: setup speech-setup
 	@bash scripts/dev_tools.sh
 	$(PY) -m desk.dispatch.evaluate
 	$(PY) -m desk.kb.evaluate --kb-dir desk/city/shifan/kb --questions desk/city/shifan/kb_questions.yml
-	@if [ -d ../shared/kb ]; then for set in shared_heldout shared_heldout2 shared_heldout3 shared_heldout4 shared_heldout5 shared_heldout6 shared_heldout7 shared_heldout8 shared_heldout9 shared_heldout10 shared_heldout11 shared_heldout12 shared_heldout13 shared_heldout14 shared_heldout15 shared_heldout16 shared_heldout17; do \
+	@if [ -d ../shared/kb ]; then for set in shared_heldout shared_heldout2 shared_heldout3 shared_heldout4 shared_heldout5 shared_heldout6 shared_heldout7 shared_heldout8 shared_heldout9 shared_heldout10 shared_heldout11 shared_heldout12 shared_heldout13 shared_heldout14 shared_heldout15 shared_heldout16 shared_heldout17 shared_heldout18 shared_heldout19; do \
 	  $(PY) -m desk.kb.evaluate --kb-dir ../shared/kb --questions desk/kb/eval/$$set.yml; done; fi
 	@if [ -x speech/.venv/bin/python ]; then $(PY) scripts/speech_eval_audio.py var/speech-eval && \
 	  speech/.venv/bin/python speech/evaluate.py --audio-dir var/speech-eval; fi
