@@ -54,7 +54,7 @@ log = logging.getLogger(__name__)
 Signature = Tuple[int, int, int]  # inode, mtime_ns, size
 MAX_DOCUMENT_BYTES = 200_000
 THRESHOLD = 0.5
-LARGE_CORPUS = 1000  # documents from which start-up ends with a garbage collection
+LARGE_CORPUS = 1000  # documents from which start-up ends with a warm rebuild and a garbage collection
 FOLLOW_UP_OVERRIDE = 0.9  # a follow-up leaves its context only for a clearly better match
 # A question that alone matches no document at all ("房子交了一直空着没住 也得全交吗") is about
 # the conversation's topic if it names only things of that topic (`_names_context`).
@@ -303,7 +303,9 @@ class KnowledgeBase:
         """Every thing the question names is in the context's documents (or the lexicon):
         "房子交了一直空着没住 也得全交吗" after 物业费, but not "领结婚证要带啥" after
         新生儿落户, however little either matches on its own."""
-        texts = " ".join(normalize(d.source) for d in snapshot.documents if d.family == family)
+        texts = " ".join(
+            snapshot.index.text(i) for i, d in enumerate(snapshot.documents) if d.family == family
+        )
         return all(w in texts or w in self._lexicon_words for w in self._things(question))
 
     def _on_topic(self, question: str, snapshot: _Snapshot) -> bool:
