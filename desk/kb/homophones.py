@@ -147,7 +147,29 @@ class HomophoneIndex:
             else:
                 out.append(text[i])
                 i += 1
-        return "".join(out)
+        return self._suffix_slips("".join(out))
+
+    def _suffix_slips(self, text: str) -> str:
+        """A held thing's suffix typed as its homophone ("驾驶正" -> "驾驶证"), where the
+        segmenter knows the thing and neither the slip nor a word the character starts
+        ("正常"): the thing need not be the documents' (a question about a 驾驶证 is out of
+        scope only if the scope check sees one)."""
+        slips = self._analyzer.lexicon.object_words.slips
+        chars = list(text)
+        for i, char in enumerate(text):
+            meant = slips.get(char)
+            if meant is None or self._analyzer.is_word(text[i : i + 2]):
+                continue
+            for stem in (text[max(0, i - 3) : i], text[max(0, i - 2) : i]):
+                if (
+                    len(stem) >= 2
+                    and _CJK_WORD.match(stem)
+                    and self._analyzer.is_word(stem + meant)
+                    and not self._analyzer.is_word(stem + char)
+                ):
+                    chars[i] = meant
+                    break
+        return "".join(chars)
 
 
 def specialist_words(rare_words: Callable[[float], Set[str]], documents: int, analyzer: Analyzer) -> Set[str]:

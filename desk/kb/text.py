@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, FrozenSet, Iterable, List, Optional, Pattern, Set, Tuple
+from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Pattern, Set, Tuple
 
 import jieba
 import jieba.posseg
@@ -36,6 +36,7 @@ class ObjectWords:
     held: Tuple[str, ...] = ()  # the suffixes of things a citizen holds (证, 卡), not 车 or 贷
     action_prefixes: FrozenSet[str] = frozenset()  # "补证", "辆车" are no new thing
     modal_prefixes: FrozenSet[str] = frozenset()  # nor is "能多贷"
+    slips: Mapping[str, str] = field(default_factory=dict)  # a suffix typed as its homophone: 正 -> 证
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ def load_lexicon(path: Path = LEXICON) -> Lexicon:
         tuple(normalize(str(s)) for s in objects.get("held") or []),
         frozenset(normalize(str(p)) for p in objects.get("action_prefixes") or []),
         frozenset(normalize(str(p)) for p in objects.get("modal_prefixes") or []),
+        {normalize(str(k)): normalize(str(v)) for k, v in (objects.get("slips") or {}).items()},
     )
     return Lexicon(
         stopwords,

@@ -55,6 +55,8 @@ def kb(tmp_path: Path, make_kb: MakeKb) -> KnowledgeBase:
         ("公鸡金才交了两个月", "公积金才交了两个月"),
         # a specialist word of a document's text (仲裁: one document, rare in general use)
         ("想申请劳动仲才要交钱不", "想申请劳动仲裁要交钱不"),
+        # a held thing's suffix typed as a homophone, though no document names the thing
+        ("驾驶正扣满12分了咋办", "驾驶证扣满12分了咋办"),
     ],
 )
 def test_a_slip_becomes_the_documents_word(kb: KnowledgeBase, question: str, corrected: str) -> None:
@@ -70,6 +72,7 @@ def test_a_slip_becomes_the_documents_word(kb: KnowledgeBase, question: str, cor
         "今天心情不好想找人唠唠",  # 姥姥 (a lexicon word) shares no character with 唠唠
         # 主要 is in a document's text, but too common a word to be what a slip meant
         "外地人在本地住要办的那个证",
+        "驾驶正常的车被拖走了",  # 正常 is a word of its own
     ],
 )
 def test_real_words_are_left_alone(kb: KnowledgeBase, question: str) -> None:
