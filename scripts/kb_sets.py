@@ -1,11 +1,15 @@
 """Runs the knowledge base over many question sets at once and compares runs.
 
     python scripts/kb_sets.py [--kb-dir DIR] [--sets GLOB] [--exclude NAME ...] [--dump FILE] [--compare FILE]
+                              [--random-context N]
 
 One knowledge base (one embedder load) answers every set; a table prints top-1, refusal,
 in-force and follow-up figures per set. `--dump` keeps each question's outcome as JSON;
 `--compare` prints the questions whose outcome changed against such a dump, so a change
 to the engine shows what it won and lost on every set, not only the totals.
+`--random-context N` also asks every question that has no context after N documents of other
+topics (seeded): out-of-scope questions must stay refused, in-scope ones must not move to a
+wrong document; it prints both counts (a few minutes).
 """
 
 from __future__ import annotations
@@ -13,9 +17,10 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import random
 import sys
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -55,6 +60,7 @@ def main() -> None:
     parser.add_argument("--cache-dir", type=Path, default=ROOT / "var" / "kb-cache")
     parser.add_argument("--dump", type=Path, help="write every question's outcome here (JSON)")
     parser.add_argument("--compare", type=Path, help="print what changed against this dump")
+    parser.add_argument("--random-context", type=int, default=0, metavar="N", help="contexts per question")
     args = parser.parse_args()
     if not args.kb_dir.is_dir():
         sys.exit(f"no knowledge base at {args.kb_dir}")
@@ -62,6 +68,7 @@ def main() -> None:
     records: List[Dict[str, object]] = []
     print(f"{'set':<28}" + "".join(f"{c[:10]:>11}" for c in COLUMNS))
     totals: List[Outcome] = []
+    dated: List[Tuple[Outcome, dt.date]] = []
     paths = [p for p in EVAL_DIR.glob(args.sets) if p.stem not in args.exclude]
     for path in sorted(paths, key=lambda p: (len(p.stem), p.stem)):
         questions = load_questions(path)
@@ -70,8 +77,11 @@ def main() -> None:
         print(f"{path.stem:<28}" + "".join(f"{figures[c]:>11}" for c in COLUMNS))
         records += [_record(path.stem, o) for o in outcomes]
         totals += outcomes
+        dated += [(o, questions.today or dt.date.today()) for o in outcomes]
     figures = metrics(totals)
     print(f"{'all':<28}" + "".join(f"{figures[c]:>11}" for c in COLUMNS))
+    if args.random_context:
+        _random_contexts(kb, dated, args.random_context)
     if args.dump:
         args.dump.write_text(json.dumps(records, ensure_ascii=False, indent=0), encoding="utf-8")
     if args.compare:
@@ -88,6 +98,34 @@ def main() -> None:
                 f"got={record['got']} (was {old['got']}) conf={record['confidence']}"
             )
         print(f"won {won}, lost {lost}")
+
+
+def _random_contexts(kb: KnowledgeBase, outcomes: List[Tuple[Outcome, dt.date]], per_question: int) -> None:
+    """Asks each context-free question after `per_question` documents of other topics."""
+    family = {}
+    for summary in kb.documents()["documents"]:
+        document = kb.document(summary["id"])
+        if document is not None:
+            family[document.id] = document.family
+    rng = random.Random(11)
+    refused: Tuple[int, int] = (0, 0)  # out of scope: answered after a context, asked
+    moved: Tuple[int, int] = (0, 0)  # in scope: moved to a wrong document, asked
+    for outcome, today in outcomes:
+        question = outcome.question
+        if question.context:
+            continue
+        alone = outcome.answer.sources[0]["id"] if outcome.answer.sources else None
+        others = [i for i in family if question.doc is None or family[i] != family.get(question.doc)]
+        for context in rng.sample(others, min(per_question, len(others))):
+            answer = kb.answer(question.q, context=context, today=today)
+            got = answer.sources[0]["id"] if answer.sources else None
+            if question.doc is None:
+                refused = (refused[0] + (got is not None), refused[1] + 1)
+            else:
+                wrong = got is not None and got != alone and got != question.doc
+                moved = (moved[0] + wrong, moved[1] + 1)
+    print(f"out of scope answered after another topic: {refused[0]}/{refused[1]}")
+    print(f"in scope moved to a wrong document after another topic: {moved[0]}/{moved[1]}")
 
 
 if __name__ == "__main__":
