@@ -249,11 +249,12 @@ class KnowledgeBase:
         mask = snapshot.eligible(today, self._asked_year(question, today))
         hit = self._search(snapshot, question, mask)
         follow = self._context_family(snapshot, context, today)
+        things = self._things(question) if follow is not None else []
         if (
             follow is not None
-            and self._follows_up(question, hit, follow, snapshot)
+            and self._follows_up(question, things, hit, follow, snapshot)
             and (not _clearly_elsewhere(hit, follow, snapshot) or self._within(question, follow, snapshot))
-            and self._on_topic(question, snapshot)
+            and self._on_topic(things, snapshot)
         ):
             family_mask = mask & np.array([d.family == follow for d in snapshot.documents])
             if family_mask.any():
@@ -263,14 +264,16 @@ class KnowledgeBase:
             return self._not_found(snapshot, hit)
         return self._extract(snapshot, hit, question, today)
 
-    def _follows_up(self, question: str, hit: Optional[_Hit], family: str, snapshot: _Snapshot) -> bool:
+    def _follows_up(
+        self, question: str, things: List[str], hit: Optional[_Hit], family: str, snapshot: _Snapshot
+    ) -> bool:
         """Short or pointing back; or, on its own, finding no document at all and naming only
         things of the context's documents; or finding the context's document first but not
         surely enough ("网上能办不 办下来要几天" after 租赁备案)."""
         if _elliptical(question):
             return True
         if hit is None or hit.confidence < UNRELATED:
-            return self._names_context(question, family, snapshot)
+            return self._names_context(things, family, snapshot)
         return hit.confidence < self.threshold and snapshot.documents[hit.position].family == family
 
     def _asked_year(self, question: str, today: dt.date) -> Optional[int]:
@@ -296,29 +299,26 @@ class KnowledgeBase:
         words = [
             w for w in found if not any(o != w and o in w for o in found) and not any(w in c for c in cues)
         ]
-        texts = [normalize(d.source) for d in snapshot.documents if d.family == family]
-        return any(all(w in text for w in words) for text in texts)
+        return any(all(w in text for w in words) for text in _family_texts(snapshot, family))
 
-    def _names_context(self, question: str, family: str, snapshot: _Snapshot) -> bool:
-        """Every thing the question names is in the context's documents (or the lexicon):
-        "房子交了一直空着没住 也得全交吗" after 物业费, but not "领结婚证要带啥" after
-        新生儿落户, however little either matches on its own."""
-        texts = " ".join(
-            snapshot.index.text(i) for i, d in enumerate(snapshot.documents) if d.family == family
-        )
-        return all(w in texts or w in self._lexicon_words for w in self._things(question))
+    def _names_context(self, things: List[str], family: str, snapshot: _Snapshot) -> bool:
+        """Every thing the question names (`_things`) is in the context's documents (or the
+        lexicon): "房子交了一直空着没住 也得全交吗" after 物业费, but not "领结婚证要带啥"
+        after 新生儿落户, however little either matches on its own."""
+        texts = " ".join(_family_texts(snapshot, family))
+        return all(w in texts or w in self._lexicon_words for w in things)
 
-    def _on_topic(self, question: str, snapshot: _Snapshot) -> bool:
-        """A follow-up speaks the knowledge base's language: a thing that no document or
-        lexicon word names ("手机内存咋清理", "你是机器人吗", "俺家猫老吐") makes it a new
-        question, not a follow-up."""
-        return all(w in snapshot.vocabulary or w in self._lexicon_words for w in self._things(question))
+    def _on_topic(self, things: List[str], snapshot: _Snapshot) -> bool:
+        """A follow-up speaks the knowledge base's language: a thing (`_things`) that no
+        document or lexicon word names ("手机内存咋清理", "你是机器人吗", "俺家猫老吐") makes it
+        a new question, not a follow-up."""
+        return all(w in snapshot.vocabulary or w in self._lexicon_words for w in things)
 
     def _things(self, question: str) -> List[str]:
         """The nouns of a question. Not its verbs and particles: a follow-up's "批下来",
-        "拿到", "退回来" are everyday speech. Nor what jieba tags as a name ("家里人") or a
-        noun that is a doubled verb ("问问"), nor a stretch its dictionary lacks: a slip or a
-        mis-cut ("多贷点不" as 多 + 贷点 + 不), not a word."""
+        "拿到", "退回来" are everyday speech. Nor what jieba tags as a name ("家里人"), nor a
+        word with a repeated character (a doubled verb: jieba tags "问问" a noun), nor a
+        stretch its dictionary lacks: a slip or a mis-cut ("多贷点不" as 多 + 贷点 + 不)."""
         analyzer = self._indexer.analyzer
         return [
             word
@@ -465,6 +465,11 @@ class KnowledgeBase:
 def _elliptical(question: str) -> bool:
     core = "".join(ch for ch in question if ch.isalnum())
     return len(core) <= 10 or question.startswith(_ANAPHORA)
+
+
+def _family_texts(snapshot: _Snapshot, family: str) -> List[str]:
+    """The normalised text of each document of a policy family."""
+    return [snapshot.index.text(i) for i, d in enumerate(snapshot.documents) if d.family == family]
 
 
 def _clearly_elsewhere(hit: Optional[_Hit], family: str, snapshot: _Snapshot) -> bool:
