@@ -79,6 +79,7 @@ class AdminService:
         self.writer = NluDataWriter(config.inputs.nlu_dir)
         self._lock = asyncio.Lock()  # one NLU data change at a time
         self.job: Optional["asyncio.Task[None]"] = None
+        self.job_model: Optional[str] = None  # the model `job` trains
 
     @classmethod
     def from_settings(
@@ -231,7 +232,7 @@ class AdminService:
     async def start_training(self, mode: str, actor: str) -> Dict[str, Any]:
         if mode not in MODES:
             raise InvalidInput("mode 须为 auto、full 或 finetune", {"mode": mode})
-        if self.job is not None and not self.job.done():
+        if await self._training():
             raise Conflict("已有训练任务在进行，请等待完成")
         await self.models()
         base = await asyncio.to_thread(self.registry.active)
@@ -255,7 +256,16 @@ class AdminService:
         self.job = asyncio.create_task(
             self._train(model_id, Path(base["path"]) if finetune and base else None)
         )
+        self.job_model = model_id
         return await asyncio.to_thread(self.registry.get, model_id)
+
+    async def _training(self) -> bool:
+        """Whether a model is still being trained. The registry decides, not the task: once a
+        model reads as trained, a new training may start while the old task still prunes."""
+        if self.job is None or self.job.done() or self.job_model is None:
+            return False
+        model = await asyncio.to_thread(self.registry.get, self.job_model)
+        return bool(model["status"] == "training")
 
     async def _train(self, model_id: str, finetune: Optional[Path]) -> None:
         async def progress(value: float, stage: str) -> None:
