@@ -29,6 +29,7 @@ Named = Tuple[str, Tuple[str, ...]]  # a word of the question and the documents'
 CONCEPT_SHARE = 0.1  # a word in the titles or keywords of at most this share of documents ...
 CONCEPT_MIN = 3  # ... is what those documents are about, not a generic word
 NOUN_TAGS = ("n", "vn", "j", "eng", "x")  # jieba: nouns, verbal nouns, abbreviations, other
+_ASPECT = ("了", "着", "过")  # after a one-character suffix, these make it a verb ("照了两寸的")
 
 
 class ObjectCheck:
@@ -61,15 +62,22 @@ class ObjectCheck:
         """A word and the suffix segmented after it ("驾驶员" + "证", "商业" + "贷款利率"),
         with the word's own last part ("新生儿医保" + "卡": also "医保卡"), and a colloquial
         word with a held suffix after it ("低保" + "证"). A one-character
-        suffix joins only alone and only for a held thing: "证据" is no 证, "压到" + "车" none."""
-        tokens = self.analyzer.tokens(text)
+        suffix joins only alone, only for a held thing and not as a verb: "证据" is no 证,
+        "压到" + "车" none, nor "照相馆" + "照了". Never across clauses: in "想换个大点的房子
+        贷款最多能贷多少" the 房子 is no kind of 贷款."""
         joined = []
-        for a, b in zip(tokens, tokens[1:], strict=False):
-            fits = [s for s in self._suffixes if b.startswith(s) and (len(s) > 1 or b in self._held)]
-            suffix = fits[0] if fits else ""
-            if suffix and len(a) >= 2 and _chinese(a):
-                ends = [p for p in self.analyzer.words(a) if a.endswith(p)]
-                joined += [p + suffix for p in dict.fromkeys([a, *ends])]
+        for clause in self.analyzer.clauses(text):
+            tokens = self.analyzer.tokens(clause)
+            for a, b, after in zip(tokens, tokens[1:], [*tokens[2:], ""], strict=False):
+                fits = [
+                    s
+                    for s in self._suffixes
+                    if b.startswith(s) and (len(s) > 1 or b in self._held and not after.startswith(_ASPECT))
+                ]
+                suffix = fits[0] if fits else ""
+                if suffix and len(a) >= 2 and _chinese(a):
+                    ends = [p for p in self.analyzer.words(a) if a.endswith(p)]
+                    joined += [p + suffix for p in dict.fromkeys([a, *ends])]
         # A colloquial word the segmenter split ("低保证" as 低 + 保证) still names its thing.
         for match in self.analyzer.lexicon.pattern.finditer(text):
             end, word = match.end(), match.group(0)
@@ -99,6 +107,10 @@ class ObjectCheck:
         # "多孩家庭贷款额度": a word before a two-character suffix is its modifier, and a
         # document with both ("多子女家庭…贷款额度") names the thing.
         if len(suffix) >= 2 and stem in text and suffix in text:
+            return True
+        # "研究生证" where the document says "凭学生证（不含研究生）": the stem and a thing of
+        # the same kind (its last character and the suffix) are both named.
+        if len(suffix) == 1 and stem in text and stem[-1] + suffix in text:
             return True
         return re.search(f"{re.escape(stem)}.{{1,2}}{re.escape(suffix)}", text) is not None
 
