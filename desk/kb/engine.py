@@ -364,7 +364,20 @@ class KnowledgeBase:
         position, found = judged[-1] if not ruled_out(judged[-1][1]) else judged[0]
         ranked = [position] + [p for p in ranked if p != position]
         confidence = self._confidence.confidence(found, bool(features.similarity.any()))
+        if asked != normalize(query) and not ruled_out(found):
+            confidence = max(confidence, self._asked_confidence(snapshot, asked, position, mask, within))
         return _Hit(position, confidence, features, found, ranked, query)
+
+    def _asked_confidence(
+        self, snapshot: _Snapshot, asked: str, position: int, mask: np.ndarray, within: np.ndarray
+    ) -> float:
+        """How surely the asking clauses alone are answered by the document, if it is also
+        their best one: a story before the question ("房子空着没人住，想停暖，最晚啥时候申请")
+        dilutes the evidence of the whole question, not what is asked."""
+        features = self._features(snapshot, asked)
+        if int(np.argmax(rank_scores(features, within))) != position:
+            return 0.0
+        return self._confidence.confidence(evidence(features, position, mask), bool(features.similarity.any()))
 
     def _features(self, snapshot: _Snapshot, query: str) -> QueryFeatures:
         vector = self._embedder.queries([query])[0] if self._embedder is not None else None
