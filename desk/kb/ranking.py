@@ -24,9 +24,9 @@ from desk.kb.index import QueryFeatures
 
 WEIGHTS = Path(__file__).with_name("confidence.yml")
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*(?:年|版)")
-# "25年那会儿", "26年的", "25年8月": a two-digit year only where it cannot be a duration
+# "25年那会儿", "26年的", "25年8月", "25年一整年": a two-digit year only where it cannot be a duration
 # ("满20年", "交了15年8个月").
-_SHORT_YEAR = re.compile(r"(?<![\d满近超过约共])([12]\d)年(?=那|的|度|版|时|起|\d{1,2}月)")
+_SHORT_YEAR = re.compile(r"(?<![\d满近超过约共])([12]\d)年(?=那|的|度|版|时|起|\d{1,2}月|一?整年|全年)")
 RELATIVE_YEARS = {"前年": -2, "去年": -1, "上年": -1, "今年": 0, "本年": 0, "明年": 1}
 NOW_WORDS = ("现在", "目前", "如今", "眼下", "马上")
 THEN_WORDS = ("当时", "那时", "那会")
