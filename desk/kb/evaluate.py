@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import math
 import statistics
 import time
 from dataclasses import dataclass
@@ -31,6 +32,11 @@ from desk.settings import ROOT
 
 DEFAULT_QUESTIONS = Path(__file__).parent / "eval" / "shared_questions.yml"
 DEFAULT_KB = ROOT.parent / "shared" / "kb"
+# The fitted probability at which the engine answers. Leave-one-set-out over 21 sets (session
+# 7): at 0.5 a refit answers 0.971 right but refuses only 0.937 out of scope; at 0.6, 0.966 /
+# 0.950, against 0.958 / 0.954 for the weights fitted on eight sets. A wrong answer costs a
+# citizen more than a refusal that hands over to a person.
+ANSWER_AT = 0.6
 
 
 class Question(BaseModel):
@@ -148,7 +154,10 @@ def fit_confidence(outcomes: Sequence[Outcome], uses_embeddings: bool) -> Dict[s
     # Unweighted: the sets hold roughly as many of each kind as citizens ask, and a balanced
     # fit gave up several in-scope answers for each refusal it gained.
     model = LogisticRegression(C=1.0, max_iter=5000).fit(features, labels)
-    weights = {"bias": round(float(model.intercept_[0]), 4)}
+    # Answer where the fitted probability reaches ANSWER_AT, not 0.5: the engine answers at
+    # a confidence of 0.5, so the bias moves by the log-odds of ANSWER_AT.
+    shift = math.log(ANSWER_AT / (1 - ANSWER_AT))
+    weights = {"bias": round(float(model.intercept_[0]) - shift, 4)}
     weights.update({n: round(float(w), 4) for n, w in zip(names, model.coef_[0], strict=True)})
     return weights
 
