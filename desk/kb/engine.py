@@ -377,7 +377,8 @@ class KnowledgeBase:
         features = self._features(snapshot, asked)
         if int(np.argmax(rank_scores(features, within))) != position:
             return 0.0
-        return self._confidence.confidence(evidence(features, position, mask), bool(features.similarity.any()))
+        found = evidence(features, position, mask)
+        return self._confidence.confidence(found, bool(features.similarity.any()))
 
     def _features(self, snapshot: _Snapshot, query: str) -> QueryFeatures:
         vector = self._embedder.queries([query])[0] if self._embedder is not None else None
