@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 from typing import Any, Dict
 
+from desk.admin.service import AdminService
+
 MISSED = "您好呀"  # a held-out greeting the running model gets wrong
 
 
@@ -97,6 +99,33 @@ async def test_train_compare_promote_and_roll_back(
         second["id"]: "trained",
         third["id"]: "trained",
     }
+
+
+async def test_a_model_that_reads_as_trained_frees_the_trainer_while_old_files_are_pruned(
+    admin_client, admin_headers, project, fake_rasa, fake_rasa_cli, monkeypatch
+):
+    # The training task marks its model trained, then prunes old files: an admin who sees
+    # 完成 may start the next training at once, pruning or not.
+    pruning = asyncio.Event()
+    release = asyncio.Event()
+
+    async def slow_prune(self: AdminService) -> None:
+        pruning.set()
+        await release.wait()
+
+    monkeypatch.setattr(AdminService, "_prune", slow_prune)
+    _running_model(project, fake_rasa)
+    first = await (await admin_client.post("/api/models/train", json={}, headers=admin_headers)).json()
+    await _wait_trained(admin_client, admin_headers, first["id"])
+    await asyncio.wait_for(pruning.wait(), 5)
+
+    resp = await admin_client.post("/api/models/train", json={"mode": "full"}, headers=admin_headers)
+    assert resp.status == 202, await resp.text()
+    busy = await admin_client.post("/api/models/train", json={}, headers=admin_headers)
+    assert busy.status == 409  # the new one is training
+    release.set()
+    second = await _wait_trained(admin_client, admin_headers, (await resp.json())["id"])
+    assert second["status"] == "trained"
 
 
 async def test_a_failed_training_is_reported_and_nothing_is_swapped(
