@@ -305,14 +305,17 @@ class KnowledgeBase:
         """Every thing the question names (`_things`) is in the context's documents (or the
         lexicon): "房子交了一直空着没住 也得全交吗" after 物业费, but not "领结婚证要带啥"
         after 新生儿落户, however little either matches on its own."""
-        texts = " ".join(_family_texts(snapshot, family))
-        return all(w in texts or w in self._lexicon_words for w in things)
+        return self._all_named(things, " ".join(_family_texts(snapshot, family)))
 
     def _on_topic(self, things: List[str], snapshot: _Snapshot) -> bool:
         """A follow-up speaks the knowledge base's language: a thing (`_things`) that no
         document or lexicon word names ("手机内存咋清理", "你是机器人吗", "俺家猫老吐") makes it
         a new question, not a follow-up."""
-        return all(w in snapshot.vocabulary or w in self._lexicon_words for w in things)
+        return self._all_named(things, snapshot.vocabulary)
+
+    def _all_named(self, things: List[str], text: str) -> bool:
+        """Every thing is in `text` or among the lexicon's words."""
+        return all(w in text or w in self._lexicon_words for w in things)
 
     def _things(self, question: str) -> List[str]:
         """The nouns of a question. Not its verbs and particles: a follow-up's "批下来",
@@ -346,8 +349,14 @@ class KnowledgeBase:
             return None
         features = self._features(snapshot, query)
         asked = self._scope.asked(query)
+        # The asking clauses on their own, where the question says more than they do.
+        alone = self._features(snapshot, asked) if asked != normalize(query) else None
+        # For ranking, a keyword counts where the question asks about it: 景区 in
+        # "在景区商店买了盒鲜花饼…能无理由退不" is where the citizen was, not what is asked
+        # (the confidence still weighs every keyword the question names).
+        ranking = features if alone is None else replace(features, keyword=alone.keyword)
         scores = rerank(
-            rank_scores(self._asked_keywords(snapshot, features, query, asked), within),
+            rank_scores(ranking, within),
             snapshot.documents,
             self._indexer.analyzer.section_cues(query),
         )
@@ -364,17 +373,16 @@ class KnowledgeBase:
         position, found = judged[-1] if not ruled_out(judged[-1][1]) else judged[0]
         ranked = [position] + [p for p in ranked if p != position]
         confidence = self._confidence.confidence(found, bool(features.similarity.any()))
-        if asked != normalize(query) and not ruled_out(found):
-            confidence = max(confidence, self._asked_confidence(snapshot, asked, position, mask, within))
+        if alone is not None and not ruled_out(found):
+            confidence = max(confidence, self._asked_confidence(alone, position, mask, within))
         return _Hit(position, confidence, features, found, ranked, query)
 
     def _asked_confidence(
-        self, snapshot: _Snapshot, asked: str, position: int, mask: np.ndarray, within: np.ndarray
+        self, features: QueryFeatures, position: int, mask: np.ndarray, within: np.ndarray
     ) -> float:
-        """How surely the asking clauses alone are answered by the document, if it is also
-        their best one: a story before the question ("房子空着没人住，想停暖，最晚啥时候申请")
-        dilutes the evidence of the whole question, not what is asked."""
-        features = self._features(snapshot, asked)
+        """How surely the asking clauses alone (their `features`) are answered by the document,
+        if it is also their best one: a story before the question ("房子空着没人住，想停暖，最晚
+        啥时候申请") dilutes the evidence of the whole question, not what is asked."""
         if int(np.argmax(rank_scores(features, within))) != position:
             return 0.0
         found = evidence(features, position, mask)
@@ -383,17 +391,6 @@ class KnowledgeBase:
     def _features(self, snapshot: _Snapshot, query: str) -> QueryFeatures:
         vector = self._embedder.queries([query])[0] if self._embedder is not None else None
         return snapshot.index.features(self._indexer.analyzer.expand(query), vector, query)
-
-    def _asked_keywords(
-        self, snapshot: _Snapshot, features: QueryFeatures, query: str, asked: str
-    ) -> QueryFeatures:
-        """For ranking, a keyword counts where the question asks about it: 景区 in
-        "在景区商店买了盒鲜花饼…能无理由退不" is where the citizen was, not what is asked
-        (the confidence still weighs every keyword the question names)."""
-        if asked == normalize(query):
-            return features
-        keyword = snapshot.index.keyword_hits(self._indexer.analyzer.expand(asked), asked)
-        return replace(features, keyword=keyword)
 
     def _context_family(self, snapshot: _Snapshot, context: Optional[str], today: dt.date) -> Optional[str]:
         context = (context or "").strip()

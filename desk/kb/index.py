@@ -246,10 +246,6 @@ class SearchIndex:
             length=sum(ch.isalnum() for ch in (written if written is not None else question)),
         )
 
-    def keyword_hits(self, question: str, written: Optional[str] = None) -> np.ndarray:
-        """The `keyword` feature alone, for `question` (expanded by the lexicon)."""
-        return self._keyword_hits(normalize(question), self._indexer.analyzer.words(question), written)
-
     def _keyword_hits(self, question: str, words: Sequence[str], written: Optional[str]) -> np.ndarray:
         """1 for documents whose keyword the question names: as written ("公积金贷款"), or
         as all of the keyword's words ("公积金…能贷", expanded to 公积金 and 贷款)."""
