@@ -39,11 +39,14 @@ shell: setup
 	  DESK_URL=$${DESK_URL:-http://127.0.0.1:8000} DESK_EVENTS_TOKEN=$${DESK_EVENTS_TOKEN:-} \
 	  $(VENV)/bin/rasa shell --model "$$($(PY) scripts/model.py --print-path)" --endpoints endpoints.yml
 
+# Every held-out question set over ../shared/kb (desk/kb/eval/shared_heldout*.yml).
+KB_HELDOUT = $(sort $(basename $(notdir $(wildcard desk/kb/eval/shared_heldout*.yml))))
+
 eval: setup speech-setup
 	@bash scripts/dev_tools.sh
 	$(PY) -m desk.dispatch.evaluate
 	$(PY) -m desk.kb.evaluate --kb-dir desk/city/shifan/kb --questions desk/city/shifan/kb_questions.yml
-	@if [ -d ../shared/kb ]; then for set in shared_heldout shared_heldout2 shared_heldout3 shared_heldout4 shared_heldout5 shared_heldout6 shared_heldout7 shared_heldout8 shared_heldout9 shared_heldout10 shared_heldout11 shared_heldout12 shared_heldout13 shared_heldout14 shared_heldout15 shared_heldout16 shared_heldout17 shared_heldout18 shared_heldout19; do \
+	@if [ -d ../shared/kb ]; then for set in $(KB_HELDOUT); do \
 	  $(PY) -m desk.kb.evaluate --kb-dir ../shared/kb --questions desk/kb/eval/$$set.yml; done; fi
 	@if [ -x speech/.venv/bin/python ]; then $(PY) scripts/speech_eval_audio.py var/speech-eval && \
 	  speech/.venv/bin/python speech/evaluate.py --audio-dir var/speech-eval; fi
