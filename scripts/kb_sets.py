@@ -68,7 +68,7 @@ def main() -> None:
     records: List[Dict[str, object]] = []
     print(f"{'set':<28}" + "".join(f"{c[:10]:>11}" for c in COLUMNS))
     totals: List[Outcome] = []
-    dated: List[Tuple[Outcome, dt.date]] = []
+    dated: List[Tuple[Outcome, dt.date, str]] = []
     paths = [p for p in EVAL_DIR.glob(args.sets) if p.stem not in args.exclude]
     for path in sorted(paths, key=lambda p: (len(p.stem), p.stem)):
         questions = load_questions(path)
@@ -77,11 +77,11 @@ def main() -> None:
         print(f"{path.stem:<28}" + "".join(f"{figures[c]:>11}" for c in COLUMNS))
         records += [_record(path.stem, o) for o in outcomes]
         totals += outcomes
-        dated += [(o, questions.today or dt.date.today()) for o in outcomes]
+        dated += [(o, questions.today or dt.date.today(), path.stem) for o in outcomes]
     figures = metrics(totals)
     print(f"{'all':<28}" + "".join(f"{figures[c]:>11}" for c in COLUMNS))
     if args.random_context:
-        _random_contexts(kb, dated, args.random_context)
+        records += _random_contexts(kb, dated, args.random_context)
     if args.dump:
         args.dump.write_text(json.dumps(records, ensure_ascii=False, indent=0), encoding="utf-8")
     if args.compare:
@@ -100,8 +100,11 @@ def main() -> None:
         print(f"won {won}, lost {lost}")
 
 
-def _random_contexts(kb: KnowledgeBase, outcomes: List[Tuple[Outcome, dt.date]], per_question: int) -> None:
-    """Asks each context-free question after `per_question` documents of other topics."""
+def _random_contexts(
+    kb: KnowledgeBase, outcomes: List[Tuple[Outcome, dt.date, str]], per_question: int
+) -> List[Dict[str, object]]:
+    """Asks each context-free question after `per_question` documents of other topics; returns
+    each outcome as a record of the set named "<set>~context", for `--dump` and `--compare`."""
     family = {}
     for summary in kb.documents()["documents"]:
         document = kb.document(summary["id"])
@@ -110,7 +113,8 @@ def _random_contexts(kb: KnowledgeBase, outcomes: List[Tuple[Outcome, dt.date]],
     rng = random.Random(11)
     refused: Tuple[int, int] = (0, 0)  # out of scope: answered after a context, asked
     moved: Tuple[int, int] = (0, 0)  # in scope: moved to a wrong document, asked
-    for outcome, today in outcomes:
+    records: List[Dict[str, object]] = []
+    for outcome, today, name in outcomes:
         question = outcome.question
         if question.context:
             continue
@@ -120,12 +124,16 @@ def _random_contexts(kb: KnowledgeBase, outcomes: List[Tuple[Outcome, dt.date]],
             answer = kb.answer(question.q, context=context, today=today)
             got = answer.sources[0]["id"] if answer.sources else None
             if question.doc is None:
-                refused = (refused[0] + (got is not None), refused[1] + 1)
+                good = got is None
+                refused = (refused[0] + (not good), refused[1] + 1)
             else:
-                wrong = got is not None and got != alone and got != question.doc
-                moved = (moved[0] + wrong, moved[1] + 1)
+                good = got is None or got in (alone, question.doc)
+                moved = (moved[0] + (not good), moved[1] + 1)
+            record = _record(f"{name}~context", Outcome(question, answer, 0.0))
+            records.append({**record, "context": context, "good": good})
     print(f"out of scope answered after another topic: {refused[0]}/{refused[1]}")
     print(f"in scope moved to a wrong document after another topic: {moved[0]}/{moved[1]}")
+    return records
 
 
 if __name__ == "__main__":
