@@ -25,6 +25,9 @@ LEXICON = Path(__file__).with_name("lexicon.yml")
 _CJK = re.compile(r"[\u3400-\u9fff]+")
 _TOKEN = re.compile(r"[\u3400-\u9fff]+|[a-z0-9]+(?:\.[0-9]+)?")
 _SPACES = re.compile(r"\s+")
+# A separable verb with something between its parts ("备个案", "落得了户", "看过病").
+_SPLIT_VERB = re.compile(r"(?=([\u3400-\u9fff])(?:了个|得了|不了|个|了|过)([\u3400-\u9fff]))")
+_NOT_VERB_TAGS = ("r", "m", "q", "d", "p", "u", "c", "t", "f")  # 有人, 一个 ...
 _CLAUSE = re.compile(r"[\s,，。!！?？;；:：、~～]+")
 
 
@@ -161,8 +164,19 @@ class Analyzer:
         for canonical, groups in self.lexicon.compounds:
             if all(any(w in text for w in group) for group in groups):
                 words.update(canonical)
+        words.update(self.joined_verbs(text))
         extra = sorted(words - found)
         return f"{text} {' '.join(extra)}" if extra else text
+
+    def joined_verbs(self, text: str) -> List[str]:
+        """Separable verbs written apart ("租的房子去备个案" -> 备案, "落得了户" -> 落户): the
+        two parts are a word the segmenter knows, and not a pronoun or a number ("有个人")."""
+        joined = []
+        for match in _SPLIT_VERB.finditer(normalize(text)):
+            word = match.group(1) + match.group(2)
+            if self.is_word(word) and not self.tags(word).get(word, "x").startswith(_NOT_VERB_TAGS):
+                joined.append(word)
+        return list(dict.fromkeys(joined))
 
     def variants(self, text: str) -> List[str]:
         """The lexicon's colloquial variants that occur in `text` (normalised)."""
