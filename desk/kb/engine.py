@@ -267,10 +267,12 @@ class KnowledgeBase:
     def _follows_up(
         self, question: str, things: List[str], hit: Optional[_Hit], family: str, snapshot: _Snapshot
     ) -> bool:
-        """Short or pointing back; or, on its own, finding no document at all and naming only
-        things of the context's documents; or finding the context's document first but not
-        surely enough ("网上能办不 办下来要几天" after 租赁备案)."""
-        if _elliptical(question):
+        """Short or pointing back; or with at least two words, all of them words of the
+        context's documents ("在北山县 抢修的多久能到" after 燃气 asks the gas company, not the
+        water works); or, on its own, finding no document at all and naming only things of the
+        context's documents; or finding the context's document first but not surely enough
+        ("网上能办不 办下来要几天" after 租赁备案)."""
+        if _elliptical(question) or self._within(question, family, snapshot, least=2):
             return True
         if hit is None or hit.confidence < UNRELATED:
             return self._names_context(things, family, snapshot)
@@ -289,9 +291,10 @@ class KnowledgeBase:
             return year
         return None if now else asked_year(question, today)
 
-    def _within(self, question: str, family: str, snapshot: _Snapshot) -> bool:
-        """Every word of the question occurs in a document of the context's family: "报修电话呢"
-        after 供暖 asks the 供暖 document, even if another one has a heading "报修电话"."""
+    def _within(self, question: str, family: str, snapshot: _Snapshot, least: int = 0) -> bool:
+        """Every word of the question, and at least `least` of them, occurs in a document of the
+        context's family: "报修电话呢" after 供暖 asks the 供暖 document, even if another one
+        has a heading "报修电话"."""
         analyzer = self._indexer.analyzer
         found = analyzer.words(question)
         cues = [c for group in analyzer.lexicon.section_cues for c in group.cues]
@@ -299,6 +302,8 @@ class KnowledgeBase:
         words = [
             w for w in found if not any(o != w and o in w for o in found) and not any(w in c for c in cues)
         ]
+        if len(words) < least:
+            return False
         return any(all(w in text for w in words) for text in _family_texts(snapshot, family))
 
     def _names_context(self, things: List[str], family: str, snapshot: _Snapshot) -> bool:
@@ -318,8 +323,9 @@ class KnowledgeBase:
         return all(w in text or w in self._lexicon_words for w in things)
 
     def _things(self, question: str) -> List[str]:
-        """The nouns of a question. Not its verbs and particles: a follow-up's "批下来",
-        "拿到", "退回来" are everyday speech. Nor what jieba tags as a name ("家里人"), nor a
+        """The nouns of a question. Not its verbs and particles: a follow-up's "批下来", "拿到",
+        "退回来" are everyday speech. Nor asking words ("多长时间", "电话") or "现在", which fit
+        any topic. Nor what jieba tags as a name ("家里人"), nor a
         word with a repeated character (a doubled verb: jieba tags "问问" a noun), nor a
         stretch its dictionary lacks: a slip or a mis-cut ("多贷点不" as 多 + 贷点 + 不)."""
         analyzer = self._indexer.analyzer
@@ -327,6 +333,8 @@ class KnowledgeBase:
             word
             for word, tag in analyzer.tags(question).items()
             if tag.startswith(_THING_TAGS)
+            and not analyzer.is_cue(word)
+            and word not in NOW_WORDS
             and (len(word) == 1 or analyzer.is_word(word))
             and not tag.startswith("nr")
             and len(set(word)) == len(word)
