@@ -248,13 +248,17 @@ class SearchIndex:
 
     def _keyword_hits(self, question: str, words: Sequence[str], written: Optional[str]) -> np.ndarray:
         """1 for documents whose keyword the question names: as written ("公积金贷款"), or
-        as all of the keyword's words ("公积金…能贷", expanded to 公积金 and 贷款)."""
+        as all of the keyword's words ("公积金…能贷", expanded to 公积金 and 贷款). Not a
+        keyword that names people (`people` in lexicon.yml)."""
         found = np.zeros(len(self.documents), dtype=np.float32)
         asked = set(words)
         completed = set()
         said = normalize(written) if written is not None else question
+        people = self._indexer.analyzer.lexicon.people
         for source, keyword, parts in self._indexer.keywords.candidates(asked):
             position = self._positions.get(source)
+            if keyword in people:  # whom the document serves ("老年人"), not what it answers
+                continue
             if position is not None and (keyword in question or (parts and parts <= asked)):
                 found[position] = 1.0
                 if keyword not in said:

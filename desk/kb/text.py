@@ -70,6 +70,9 @@ class Lexicon:
     intent_markers: Tuple[str, ...] = ()  # a clause saying what the citizen wants: "想…"
     # Words that say what kind of document it is (政策, 规定): no concept of its own.
     document_words: FrozenSet[str] = frozenset()
+    # Words for who a question is about (老年人, 子女): a document's keyword among them says
+    # whom it serves, not what it answers.
+    people: FrozenSet[str] = frozenset()
     # The documents' words for a description that names them only as a whole: each group
     # of alternatives must occur ("外地" + "娃" + "上小学" is 随迁子女).
     compounds: Tuple[Tuple[Tuple[str, ...], Tuple[Tuple[str, ...], ...]], ...] = ()
@@ -115,6 +118,7 @@ def load_lexicon(path: Path = LEXICON) -> Lexicon:
         told_markers=tuple(normalize(str(w)) for w in data.get("told_markers") or []),
         intent_markers=tuple(normalize(str(w)) for w in data.get("intent_markers") or []),
         document_words=frozenset(normalize(str(w)) for w in data.get("document_words") or []),
+        people=frozenset(normalize(str(w)) for w in data.get("people") or []),
         compounds=tuple(
             (tuple(str(canonical).split()), tuple(tuple(normalize(str(w)) for w in g) for g in groups))
             for canonical, groups in (data.get("compounds") or {}).items()
