@@ -319,8 +319,17 @@ class KnowledgeBase:
         return self._all_named(things, snapshot.vocabulary)
 
     def _all_named(self, things: List[str], text: str) -> bool:
-        """Every thing is in `text` or among the lexicon's words."""
-        return all(w in text or w in self._lexicon_words for w in things)
+        """Every thing is in `text` or among the lexicon's words, or is a verb and such a
+        thing that the segmenter joined ("签合同", "交学费")."""
+        tags = self._indexer.analyzer.tags
+
+        def named(word: str) -> bool:
+            if word in text or word in self._lexicon_words:
+                return True
+            rest = word[1:]
+            return len(rest) >= 2 and tags(word[0]).get(word[0], "").startswith("v") and named(rest)
+
+        return all(named(w) for w in things)
 
     def _things(self, question: str) -> List[str]:
         """The nouns of a question. Not its verbs and particles: a follow-up's "批下来", "拿到",
