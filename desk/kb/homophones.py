@@ -30,6 +30,7 @@ COMMON = 5  # a stretch jieba knows at least this well is a real word (事业 is
 RARE_SHARE = 0.1  # in at most this share of the documents ...
 RARE_MIN = 3  # ... or this many
 SPECIALIST = 1000  # jieba's frequency of a two-character specialist word, at most
+_NEGATIONS = "不没别"  # before a verb: "还不办的话", "物业费不交" are no slips of 补办, 补交
 _INITIALS = (("zh", "z"), ("ch", "c"), ("sh", "s"))
 _FINALS = (("ing", "in"), ("eng", "en"), ("ang", "an"))
 
@@ -137,6 +138,7 @@ class HomophoneIndex:
                     or i + length not in boundaries
                     or not _CJK_WORD.match(window)
                     or self._analyzer.frequency(window) >= COMMON
+                    or length == 2 and window[0] in _NEGATIONS  # "还不办", not "还补办"
                 ):
                     continue
                 word = self._lookup(window)
