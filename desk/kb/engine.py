@@ -334,9 +334,9 @@ class KnowledgeBase:
     def _things(self, question: str) -> List[str]:
         """The nouns of a question. Not its verbs and particles: a follow-up's "批下来", "拿到",
         "退回来" are everyday speech. Nor asking words ("多长时间", "电话") or "现在", which fit
-        any topic. Nor what jieba tags as a name ("家里人"), nor a
-        word with a repeated character (a doubled verb: jieba tags "问问" a noun), nor a
-        stretch its dictionary lacks: a slip or a mis-cut ("多贷点不" as 多 + 贷点 + 不)."""
+        any topic. Nor what jieba tags as a name ("家里人"), nor a word with a repeated
+        character (a doubled verb: jieba tags "问问" a noun), nor a stretch its dictionary
+        lacks: a slip or a mis-cut ("多贷点不" as 多 + 贷点 + 不)."""
         analyzer = self._indexer.analyzer
         return [
             word

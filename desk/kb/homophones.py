@@ -138,7 +138,7 @@ class HomophoneIndex:
                     or i + length not in boundaries
                     or not _CJK_WORD.match(window)
                     or self._analyzer.frequency(window) >= COMMON
-                    or length == 2 and window[0] in _NEGATIONS  # "还不办", not "还补办"
+                    or (length == 2 and window[0] in _NEGATIONS)  # "还不办", not "还补办"
                 ):
                     continue
                 word = self._lookup(window)

@@ -319,3 +319,22 @@ def test_the_section_that_holds_what_is_asked_is_quoted(tmp_path: Path, make_kb:
 
     assert answer.sources[0]["id"] == "unemployment" and "60日内" in answer.answer
     assert "0000-6331010" in kb.answer("失业金咨询打哪个电话", today=TODAY).answer
+
+
+def test_a_keyword_naming_people_is_no_evidence(tmp_path: Path, make_kb: MakeKb) -> None:
+    directory = tmp_path / "kb"
+    directory.mkdir()
+    write_filler(
+        directory,
+        [
+            ("elderly", "高龄津贴发放办法", "老年人", "发放标准", "80周岁以上每月100元。"),
+            ("benefit", "高龄津贴申领", "高龄津贴", "申领材料", "身份证和户口簿。"),
+        ],
+    )
+    kb = make_kb(directory)
+    snapshot = kb._snapshot
+
+    # 我妈 is expanded to 老年人, which names whom the document serves, not what it answers.
+    assert not kb._features(snapshot, "帮我妈写几句生日祝福").keyword.any()
+    hits = kb._features(snapshot, "高龄津贴要带什么").keyword
+    assert hits[snapshot.position("benefit")] == 1.0

@@ -119,3 +119,41 @@ def test_kb_shared_long_colloquial_questions(full_kb: KnowledgeBase) -> None:
     # Fitted on (a regression guard): top-1 0.91, refusal 0.8 (30 of its 40 are near-topic).
     assert figures["top1"] >= 0.86
     assert figures["refusal"] >= 0.75
+
+
+def test_kb_shared_a_question_made_of_the_topics_words_stays_on_it(full_kb: KnowledgeBase) -> None:
+    # Alone it matches 停水停电 (抢修 times too); after 燃气 it asks the gas company.
+    question = "俺在北山县 抢修的多久能到"
+
+    assert full_kb.answer(question, context="kb-031-ranqianquan", today=TODAY).sources[0]["id"] == (
+        "kb-031-ranqianquan"
+    )
+    # One word of the topic is not enough to leave a question's own document.
+    asked = "俺俩还没扯证 娃已经生了 想给娃上户口 咋整啊"
+    assert full_kb.answer(asked, context="kb-019-dibao", today=TODAY).sources[0]["id"] == (
+        "kb-003-xinshengerluohu"
+    )
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "帮我给我妈写几句生日祝福 要押韵的",  # 我妈 is a 老年人, the keyword of 高龄津贴
+        "俺奶奶八十大寿 饭店摆几桌合适 点啥菜好",
+        "俺娘灵活就业社保交满十五年了 退休以后一个月能领多少养老金",  # no document has 养老金
+    ],
+)
+def test_kb_shared_people_and_pensions_are_no_topic(full_kb: KnowledgeBase, question: str) -> None:
+    assert full_kb.answer(question, today=TODAY).sources == []
+
+
+def test_kb_shared_a_shop_in_a_scenic_area_is_no_ticket_question(full_kb: KnowledgeBase) -> None:
+    question = "俺爸妈来这旅游 在景区店里买了个玉镯子 回老家了才觉得不值想退 寄回去的运费谁出"
+
+    assert full_kb.answer(question, today=TODAY).sources[0]["id"] == "kb-029-gouwutuihuo"
+
+
+def test_kb_shared_a_negation_is_no_slip(lexical_kb: KnowledgeBase) -> None:
+    question = "责令改正后还不办的话会被罚多少"
+
+    assert lexical_kb._snapshot.homophones.correct(question) == question

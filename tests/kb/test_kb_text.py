@@ -1,0 +1,40 @@
+"""Query analysis of the knowledge base (desk/kb/text.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from desk.kb.text import Analyzer, normalize
+
+
+@pytest.fixture(scope="module")
+def analyzer() -> Analyzer:
+    return Analyzer()
+
+
+@pytest.mark.parametrize(
+    "question, joined",
+    [
+        ("租的房子去备个案 到底有啥用", ["备案"]),
+        ("社保交了几个月 落得了户不", ["落户"]),
+        ("孩子上不了户", ["上户"]),
+        ("有个人说能办", []),  # 有人 is a pronoun, no separable verb
+        ("生了个娃", []),  # 生娃 is no word the segmenter knows
+    ],
+)
+def test_separable_verbs_written_apart_are_joined(analyzer: Analyzer, question: str, joined: list) -> None:
+    assert analyzer.joined_verbs(question) == joined
+    for word in joined:
+        assert word in analyzer.expand(question).split()
+
+
+@pytest.mark.parametrize(
+    "regional, standard",
+    [("要办啥子证", "要办什么证"), ("莫得社保", "没有社保"), ("屋头老人", "家里老人"), ("咋个办", "怎么办")],
+)
+def test_regional_question_words_read_as_standard_ones(regional: str, standard: str) -> None:
+    assert normalize(regional) == standard
+
+
+def test_people_words_are_listed(analyzer: Analyzer) -> None:
+    assert {"老年人", "子女"} <= analyzer.lexicon.people
