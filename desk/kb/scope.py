@@ -287,9 +287,11 @@ class ScopeCheck:
 
 def alternatives(analyzer: Analyzer, word: str, variants: Sequence[str]) -> Tuple[str, ...]:
     """The documents' words for `word`: only a variant that the word is part of stands for
-    it ("社保卡" is not "社保")."""
+    it ("社保卡" is not "社保"); and the word's own, where a longer variant took its place in
+    the question ("外地户口" stands for 非本市户籍, and its 户口 for 户籍 still)."""
     expansions = analyzer.lexicon.expansions
-    return tuple(a for v in variants if word in v for a in expansions[v])
+    found = tuple(a for v in variants if word in v for a in expansions[v])
+    return found + tuple(a for a in expansions.get(word, ()) if a not in found)
 
 
 def _mentions(text: str, word: str, others: Sequence[str]) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from desk.kb.scope import alternatives
 from desk.kb.text import Analyzer, normalize
 
 
@@ -38,3 +39,9 @@ def test_regional_question_words_read_as_standard_ones(regional: str, standard: 
 
 def test_people_words_are_listed(analyzer: Analyzer) -> None:
     assert {"老年人", "子女"} <= analyzer.lexicon.people
+
+
+def test_a_word_inside_a_longer_variant_keeps_its_own_documents_word(analyzer: Analyzer) -> None:
+    # "外地户口" stands for 非本市户籍; its 户口 still stands for 户籍 ("不限户籍").
+    found = alternatives(analyzer, "户口", analyzer.variants("外地户口到底能不能自己交"))
+    assert "非本市户籍" in found and "户籍" in found
