@@ -297,11 +297,8 @@ class KnowledgeBase:
         has a heading "报修电话"."""
         analyzer = self._indexer.analyzer
         found = analyzer.words(question)
-        cues = [c for group in analyzer.lexicon.section_cues for c in group.cues]
         # Search mode lists "报修电话" with its parts; asking words ("电话") fit any document.
-        words = [
-            w for w in found if not any(o != w and o in w for o in found) and not any(w in c for c in cues)
-        ]
+        words = [w for w in found if not any(o != w and o in w for o in found) and not analyzer.is_cue(w)]
         if len(words) < least:
             return False
         return any(all(w in text for w in words) for text in _family_texts(snapshot, family))

@@ -322,16 +322,14 @@ def test_the_section_that_holds_what_is_asked_is_quoted(tmp_path: Path, make_kb:
 
 
 def test_a_keyword_naming_people_is_no_evidence(tmp_path: Path, make_kb: MakeKb) -> None:
-    directory = tmp_path / "kb"
-    directory.mkdir()
     write_filler(
-        directory,
+        tmp_path,
         [
             ("elderly", "高龄津贴发放办法", "老年人", "发放标准", "80周岁以上每月100元。"),
             ("benefit", "高龄津贴申领", "高龄津贴", "申领材料", "身份证和户口簿。"),
         ],
     )
-    kb = make_kb(directory)
+    kb = make_kb(tmp_path)
     snapshot = kb._snapshot
 
     # 我妈 is expanded to 老年人, which names whom the document serves, not what it answers.
