@@ -141,6 +141,11 @@ class ObjectCheck:
         # nor "最多能贷" or "什么证明": a modal or a question word before the suffix.
         if len(stem) == 1 and stem in self._not_objects or len(stem) > 1 and stem in self._stopwords:
             return False
+        # "交租金": an action before a word that names no thing of its own (租金, 租 + 金).
+        rest = word[1:]
+        if len(stem) == 2 and stem[0] in self._not_objects and self.analyzer.is_word(rest):
+            if not self._is_object(rest):
+                return False
         return stem[0] not in self._modals and stem[-1] not in self._modals
 
 

@@ -49,6 +49,9 @@ def demo_kb() -> Iterator[KnowledgeBase]:
         ("租房提公积金要不要开无房证明", ["公积金", "无房证明"]),
         ("讨薪投诉要准备哪些证据", []),
         ("小区门口的大树倒了压到车了", []),
+        ("树倒了压住我架车", []),  # 架: a measure word (Cantonese 一架车)
+        ("摊位要交租金吗", []),  # paying the rent, no 交租金 thing
+        ("看病要不要开一堆证明", []),  # a count before the suffix, no 一堆证明 thing
         # A sum the citizen paid or holds is a thing too.
         ("租房押金房东不退怎么办", ["押金"]),
         ("物业说要动用维修基金", ["基金"]),  # segmented 维修 + 基金

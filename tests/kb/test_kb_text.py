@@ -37,6 +37,22 @@ def test_regional_question_words_read_as_standard_ones(regional: str, standard: 
     assert normalize(regional) == standard
 
 
+@pytest.mark.parametrize(
+    "cantonese, mandarin",
+    [
+        ("听日要搭飞机但系身份证唔见咗", "明天要搭飞机但是身份证丢了"),
+        ("老细两个月唔出粮", "老板两个月不发工资"),
+        ("bb出世几耐之内参保", "宝宝出生多久之内参保"),
+        ("佢要几多岁先得", "他要多少岁先得"),
+        # A character Mandarin uses too stays where only Cantonese would change it.
+        ("仲裁委员会的联系电话", "仲裁委员会的联系电话"),
+        ("仲有冇其他材料", "还有没有其他材料"),
+    ],
+)
+def test_cantonese_words_read_as_mandarin(cantonese: str, mandarin: str) -> None:
+    assert normalize(cantonese) == mandarin
+
+
 def test_people_words_are_listed(analyzer: Analyzer) -> None:
     assert {"老年人", "子女"} <= analyzer.lexicon.people
 
