@@ -187,7 +187,27 @@ class ScopeCheck:
         while start > 0 and not self._names_something(" ".join(clauses[i] for i in sorted(keep))):
             start -= 1
             keep.add(start)
+        # A topic said first ("房子装修的钱，可以用公积金付吗") is what the question asks about.
+        if start > 0 and self._topic(clauses[start - 1]):
+            keep.add(start - 1)
         return " ".join(clauses[i] for i in sorted(keep))
+
+    def _topic(self, clause: str) -> bool:
+        """A thing described alone: a phrase "…的 + noun" with no verb after the 的 and none,
+        nor a place, time or count, before what it describes: "房子装修的钱", "孩子的学费",
+        but not "身份证丢了", "在社区医院住院的", "有个代步的小车", "2025年办的贷款", or
+        people ("低保家庭里的残疾人")."""
+        tagged = self.analyzer.tagged(clause)
+        words = [w for w, _ in tagged]
+        if "的" not in words or tagged[0][1].startswith(("p", "v", "m", "t")) or words[0].startswith("有"):
+            return False
+        last, flag = tagged[-1]
+        if not flag.startswith(("n", "j")) or flag.startswith("nr") or last.endswith("人"):
+            return False
+        if last in self.analyzer.lexicon.people:
+            return False
+        after = tagged[len(words) - 1 - words[::-1].index("的") + 1 :]
+        return not any(t.startswith("v") and t != "vn" for _, t in after)
 
     def _names_something(self, text: str) -> bool:
         """Whether `text` names a thing: a noun that is not an action, a procedure ("咋转到

@@ -214,6 +214,10 @@ class Analyzer:
         for words the knowledge base taught the segmenter."""
         return {pair.word: pair.flag for pair in self._tagger.lcut(normalize(text))}
 
+    def tagged(self, text: str) -> List[Tuple[str, str]]:
+        """The words of `text` in order, each with its part of speech (see `tags`)."""
+        return [(pair.word, pair.flag) for pair in self._tagger.lcut(normalize(text)) if pair.word.strip()]
+
     def tokens(self, text: str) -> List[str]:
         """Words in precise mode, single characters included ("驾驶员", "证")."""
         return [t for t in self._jieba.lcut(normalize(text)) if t.strip()]

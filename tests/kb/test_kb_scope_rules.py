@@ -38,6 +38,10 @@ DOCUMENTS: Dict[str, str] = {
         "title: 示范市户口迁入办理指南\nkeywords: [户口迁入, 准迁证]\n---\n"
         "## 办理流程\n迁入地派出所审批后网上出具准迁证，无需回原籍开具迁移证。\n"
     ),
+    "newborn": (
+        "title: 示范市新生儿出生登记落户指南\nkeywords: [新生儿落户, 出生登记]\n---\n"
+        "## 所需材料\n出生医学证明、父母双方身份证、结婚证。\n"
+    ),
 }
 
 
@@ -99,6 +103,8 @@ def test_a_thing_in_the_title_or_with_the_rest_of_the_question_is_answered(
         "装修房子能提取公积金吗",
         "公积金贷款买房有没有购房补贴",
         "房子租出去了 收的租金要交税不",
+        "房子装修的钱，可以用公积金付吗",  # the topic said first is what is asked
+        "想跟对象去办结婚登记 要带啥",  # a 结婚证 among a document's materials is no answer
     ],
 )
 def test_a_procedure_or_concept_the_document_never_names_is_refused(
@@ -146,6 +152,14 @@ def test_a_completed_keyword_favours_no_one_document_of_its_topic(scope_kb: Know
         ("身份证快到期了 换个新的要多少钱", "身份证快到期了 换个新的要多少钱"),
         # a clause saying what the citizen wants is asked too, even before another that names
         ("想把老人送进公办养老院 咋排队 一个月多少钱", "想把老人送进公办养老院 咋排队 一个月多少钱"),
+        # a thing said first, alone, is what the question asks about (a purpose: 装修, 个人账户)
+        ("房子装修的钱，可以用公积金付吗", "房子装修的钱 可以用公积金付吗"),
+        ("医保卡个人账户里的钱 能给俺媳妇看病刷不", "医保卡个人账户里的钱 能给俺媳妇看病刷不"),
+        # but not a place, a time, a story ("有个…") or people
+        ("在社区医院住院的 居民医保能报几成", "居民医保能报几成"),
+        ("2025年办的公积金贷款 利率多少", "利率多少"),
+        ("有个残疾人代步的小车 影响吃低保不", "影响吃低保不"),
+        ("低保家庭里的残疾人 残疾证咋办", "残疾证咋办"),
     ],
 )
 def test_the_clauses_that_ask(scope_kb: KnowledgeBase, question: str, asked: str) -> None:
