@@ -61,3 +61,17 @@ def test_a_word_inside_a_longer_variant_keeps_its_own_documents_word(analyzer: A
     # "外地户口" stands for 非本市户籍; its 户口 still stands for 户籍 ("不限户籍").
     found = alternatives(analyzer, "户口", analyzer.variants("外地户口到底能不能自己交"))
     assert "非本市户籍" in found and "户籍" in found
+
+
+@pytest.mark.parametrize(
+    "question, meant",
+    [
+        ("我妈中风后下不了床 政府能补贴请人上门做饭吗", "居家养老"),
+        ("物业说不交管理费就停水", "物业费"),
+        ("水龙头一滴水都没有 多久该来水", "停水"),
+    ],
+)
+def test_colloquial_descriptions_expand_to_the_documents_words(
+    analyzer: Analyzer, question: str, meant: str
+) -> None:
+    assert meant in analyzer.expand(question).split()
