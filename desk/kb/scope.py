@@ -143,9 +143,13 @@ class ObjectCheck:
             return False
         # "交租金": an action before a word that names no thing of its own (租金, 租 + 金).
         rest = word[1:]
-        if len(stem) == 2 and stem[0] in self._not_objects and self.analyzer.is_word(rest):
-            if not self._is_object(rest):
-                return False
+        if (
+            len(stem) == 2
+            and stem[0] in self._not_objects
+            and self.analyzer.is_word(rest)
+            and not self._is_object(rest)
+        ):
+            return False
         return stem[0] not in self._modals and stem[-1] not in self._modals
 
 
@@ -193,20 +197,19 @@ class ScopeCheck:
         return " ".join(clauses[i] for i in sorted(keep))
 
     def _topic(self, clause: str) -> bool:
-        """A thing described alone: a phrase "…的 + noun" with no verb after the 的 and none,
-        nor a place, time or count, before what it describes: "房子装修的钱", "孩子的学费",
-        but not "身份证丢了", "在社区医院住院的", "有个代步的小车", "2025年办的贷款", or
-        people ("低保家庭里的残疾人")."""
+        """A thing described alone: a phrase "…的 + noun" with no verb after its last 的 ("房子
+        装修的钱", "孩子的学费"), that starts with no place, time, count, verb or 有 and names no
+        people: not "身份证丢了", "在社区医院住院的", "2025年办的贷款", "有个代步的小车" or
+        "低保家庭里的残疾人"."""
         tagged = self.analyzer.tagged(clause)
         words = [w for w, _ in tagged]
         if "的" not in words or tagged[0][1].startswith(("p", "v", "m", "t")) or words[0].startswith("有"):
             return False
         last, flag = tagged[-1]
-        if not flag.startswith(("n", "j")) or flag.startswith("nr") or last.endswith("人"):
+        people = last.endswith("人") or last in self.analyzer.lexicon.people
+        if not flag.startswith(("n", "j")) or flag.startswith("nr") or people:
             return False
-        if last in self.analyzer.lexicon.people:
-            return False
-        after = tagged[len(words) - 1 - words[::-1].index("的") + 1 :]
+        after = tagged[max(i for i, w in enumerate(words) if w == "的") + 1 :]
         return not any(t.startswith("v") and t != "vn" for _, t in after)
 
     def _names_something(self, text: str) -> bool:

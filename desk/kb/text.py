@@ -212,7 +212,7 @@ class Analyzer:
     def tags(self, text: str) -> Dict[str, str]:
         """Part of speech of the words of `text` (precise mode): "n…" nouns, "v" verbs, "x"
         for words the knowledge base taught the segmenter."""
-        return {pair.word: pair.flag for pair in self._tagger.lcut(normalize(text))}
+        return dict(self.tagged(text))
 
     def tagged(self, text: str) -> List[Tuple[str, str]]:
         """The words of `text` in order, each with its part of speech (see `tags`)."""
