@@ -47,6 +47,8 @@ def test_regional_question_words_read_as_standard_ones(regional: str, standard: 
         # A character Mandarin uses too stays where only Cantonese would change it.
         ("仲裁委员会的联系电话", "仲裁委员会的联系电话"),
         ("仲有冇其他材料", "还有没有其他材料"),
+        # and pinyin initials of the commonest words
+        ("三孩家庭两口子都交gjj", "三孩家庭两口子都交公积金"),
     ],
 )
 def test_cantonese_words_read_as_mandarin(cantonese: str, mandarin: str) -> None:
