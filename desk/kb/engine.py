@@ -259,7 +259,8 @@ class KnowledgeBase:
             family_mask = mask & np.array([d.family == follow for d in snapshot.documents])
             if family_mask.any():
                 title = snapshot.documents[int(np.argmax(family_mask))].title
-                hit = self._search(snapshot, f"{title} {question}", mask, within=family_mask)
+                elsewhere = self._subject_elsewhere(question, title, hit, follow, snapshot, mask)
+                hit = elsewhere or self._search(snapshot, f"{title} {question}", mask, within=family_mask)
         if hit is None or hit.confidence < self.threshold:
             return self._not_found(snapshot, hit)
         return self._extract(snapshot, hit, question, today)
@@ -277,6 +278,33 @@ class KnowledgeBase:
         if hit is None or hit.confidence < UNRELATED:
             return self._names_context(things, family, snapshot)
         return hit.confidence < self.threshold and snapshot.documents[hit.position].family == family
+
+    def _subject_elsewhere(
+        self, question: str, title: str, hit: Optional[_Hit], family: str, snapshot: _Snapshot, mask: np.ndarray
+    ) -> Optional[_Hit]:
+        """A follow-up that names the subject of another policy asks about that policy: "那孩子的
+        医保呢" after 新生儿落户 asks 新生儿医保, whose title says 医保 and the context's titles
+        do not. It moves when the question alone finds that document first, not every word of
+        the question is the context's (`_within`: "在北山县 抢修的多久能到" after 燃气 stays,
+        though 抢修 is in 停水停电's title), and the context's title with the question finds it
+        surely; "医保谁交" while drawing 失业保险金 finds nothing sure there and stays."""
+        if hit is None or snapshot.documents[hit.position].family == family:
+            return None
+        other = snapshot.documents[hit.position].family
+        analyzer = self._indexer.analyzer
+        titles = [d.title for d in snapshot.documents if d.family == family]
+        own = {w for t in titles for w in analyzer.words(t)}
+        subjects = set(analyzer.words(snapshot.documents[hit.position].title)) - own
+        named = [
+            w
+            for w, tag in analyzer.tagged(question)
+            if len(w) > 1 and tag[0] in "nvj" and w in subjects and not analyzer.is_cue(w) and w not in NOW_WORDS
+        ]
+        if not named or self._within(question, family, snapshot):
+            return None
+        within = mask & np.array([d.family == other for d in snapshot.documents])
+        moved = self._search(snapshot, f"{title} {question}", mask, within=within)
+        return moved if moved is not None and moved.confidence >= self.threshold else None
 
     def _asked_year(self, question: str, today: dt.date) -> Optional[int]:
         """The year the asking clauses name, unless they say "now" and not "then": a past

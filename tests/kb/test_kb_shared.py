@@ -135,6 +135,20 @@ def test_kb_shared_a_question_made_of_the_topics_words_stays_on_it(full_kb: Know
     )
 
 
+@pytest.mark.parametrize("question", ["那孩子的医保能顺便一起办吗？办完是不是马上就能用？", "那娃的医宝要多久内办"])
+def test_kb_shared_a_follow_up_naming_another_policys_subject_moves_to_it(
+    full_kb: KnowledgeBase, question: str
+) -> None:
+    # 新生儿落户 mentions 医保参保 once; 医保 is the subject of 新生儿医保's title, not of its own.
+    answer = full_kb.answer(question, context="kb-003-xinshengerluohu", today=TODAY)
+
+    assert answer.sources[0]["id"] == "kb-015-xinshengeryibao"
+    # The context's own documents keep a question made of their words (see the next test).
+    assert full_kb.answer("那出生证明呢", context="kb-003-xinshengerluohu", today=TODAY).sources[0]["id"] == (
+        "kb-003-xinshengerluohu"
+    )
+
+
 @pytest.mark.parametrize(
     "question",
     [
