@@ -55,6 +55,24 @@ def test_cantonese_words_read_as_mandarin(cantonese: str, mandarin: str) -> None
     assert normalize(cantonese) == mandarin
 
 
+@pytest.mark.parametrize(
+    "wu, mandarin",
+    [
+        ("老太婆身份证寻勿着了，补一张要几钿", "老太婆身份证找不到了,补一张要多少钱"),
+        ("老板欠了阿拉三个月工钿勿发", "老板欠了我们三个月工资不发"),
+        ("小囡的医保好一道办掉伐", "孩子的医保好一道办掉吗"),
+        ("明朝一早要乘飞机，哪能弄", "明天一早要乘飞机,怎么弄"),
+        # 伐 asks only after the words listed; 阿拉伯 is no 我们.
+        ("擅自砍伐树木", "擅自砍伐树木"),
+        ("阿拉伯语翻译", "阿拉伯语翻译"),
+        # and north-eastern ones
+        ("俺明儿就得坐飞机，身份证没了咋整，急死个人", "俺明天就得坐飞机,身份证没了怎么办,急死人"),
+    ],
+)
+def test_wu_and_north_eastern_words_read_as_mandarin(wu: str, mandarin: str) -> None:
+    assert normalize(wu) == mandarin
+
+
 def test_people_words_are_listed(analyzer: Analyzer) -> None:
     assert {"老年人", "子女"} <= analyzer.lexicon.people
 
