@@ -280,7 +280,13 @@ class KnowledgeBase:
         return hit.confidence < self.threshold and snapshot.documents[hit.position].family == family
 
     def _subject_elsewhere(
-        self, question: str, title: str, hit: Optional[_Hit], family: str, snapshot: _Snapshot, mask: np.ndarray
+        self,
+        question: str,
+        title: str,
+        hit: Optional[_Hit],
+        family: str,
+        snapshot: _Snapshot,
+        mask: np.ndarray,
     ) -> Optional[_Hit]:
         """A follow-up that names the subject of another policy asks about that policy: "那孩子的
         医保呢" after 新生儿落户 asks 新生儿医保, whose title says 医保 and the context's titles
@@ -298,7 +304,8 @@ class KnowledgeBase:
         named = [
             w
             for w, tag in analyzer.tagged(question)
-            if len(w) > 1 and tag[0] in "nvj" and w in subjects and not analyzer.is_cue(w) and w not in NOW_WORDS
+            if len(w) > 1 and tag[0] in "nvj" and w in subjects
+            if w not in NOW_WORDS and not analyzer.is_cue(w)
         ]
         if not named or self._within(question, family, snapshot):
             return None
