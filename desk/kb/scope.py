@@ -82,11 +82,13 @@ class ObjectCheck:
         for match in self.analyzer.lexicon.pattern.finditer(text):
             end, word = match.end(), match.group(0)
             held = next((h for h in self._held if text.startswith(h, end)), "")
-            # Not "补办" + "证件": an action, or a suffix that starts a word of its own.
+            # Not "补办" + "证件": an action, or a suffix that starts a word of its own; nor
+            # "照相馆" + "照了": a one-character suffix as a verb.
             if (
                 held
                 and word not in self.analyzer.lexicon.actions
                 and not self.analyzer.is_word(text[end : end + 2])
+                and not (len(held) == 1 and text.startswith(_ASPECT, end + 1))
             ):
                 joined.append(word + held)
         return joined
@@ -138,8 +140,11 @@ class ObjectCheck:
             return False
         stem = word[: -len(suffix)]
         # "补证", "换证", "辆车": an action or a measure word before the noun, not a new thing;
-        # nor "最多能贷" or "什么证明": a modal or a question word before the suffix.
+        # nor "最多能贷", "什么证明" or "啥证明": a modal or a question word before the suffix.
         if len(stem) == 1 and stem in self._not_objects or len(stem) > 1 and stem in self._stopwords:
+            return False
+        # "今年贷款", "现在医保卡": a time before the noun, not a kind of it.
+        if self.analyzer.tags(stem).get(stem, "").startswith("t"):
             return False
         # "交租金": an action before a word that names no thing of its own (租金, 租 + 金).
         rest = word[1:]

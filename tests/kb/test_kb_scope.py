@@ -52,6 +52,9 @@ def demo_kb() -> Iterator[KnowledgeBase]:
         ("树倒了压住我架车", []),  # 架: a measure word (Cantonese 一架车)
         ("摊位要交租金吗", []),  # paying the rent, no 交租金 thing
         ("看病要不要开一堆证明", []),  # a count before the suffix, no 一堆证明 thing
+        ("夫妻都交公积金今年贷款最高能贷多少", ["公积金"]),  # a time before the noun, no 今年贷款
+        ("网上备案不用交啥证明了吧", []),  # a question word before the suffix
+        ("跑照相馆照了两寸的", []),  # 照 as a verb after a lexicon word
         # A sum the citizen paid or holds is a thing too.
         ("租房押金房东不退怎么办", ["押金"]),
         ("物业说要动用维修基金", ["基金"]),  # segmented 维修 + 基金

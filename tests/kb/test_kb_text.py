@@ -67,6 +67,7 @@ def test_cantonese_words_read_as_mandarin(cantonese: str, mandarin: str) -> None
         ("阿拉伯语翻译", "阿拉伯语翻译"),
         # and north-eastern ones
         ("俺明儿就得坐飞机，身份证没了咋整，急死个人", "俺明天就得坐飞机,身份证没了怎么办,急死人"),
+        ("孩子都俩个月了", "孩子都两个月了"),
     ],
 )
 def test_wu_and_north_eastern_words_read_as_mandarin(wu: str, mandarin: str) -> None:
