@@ -1,4 +1,5 @@
-"""Text normalisation before dispatch: full-width forms, typos and homophones, spoken digits."""
+"""Text normalisation before dispatch: full-width forms, traditional characters, typos and
+homophones, spoken digits."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Dict, Pattern, Tuple
 
+import opencc
 import yaml
+from opencc import OpenCC
 
 TABLE = Path(__file__).with_name("normalize.yml")
 _SPACES = re.compile(r"\s+")
@@ -25,11 +28,39 @@ def _load(path: Path = TABLE) -> Tuple[Pattern[str], Dict[str, str], Pattern[str
     return words, replacements, run, digits
 
 
+@lru_cache(maxsize=1)
+def _traditional() -> Tuple[Pattern[str], OpenCC]:
+    """Characters only traditional script uses (not 乾 or 著, which simplified text keeps in
+    乾隆, 著名), and OpenCC's Taiwan-to-mainland converter (計程車 -> 出租车)."""
+    table = Path(opencc.__file__).parent / "dictionary" / "TSCharacters.txt"
+    only = []
+    for line in table.read_text(encoding="utf-8").splitlines():
+        key, _, values = line.partition("\t")
+        if len(key) == 1 and key not in values.split():
+            only.append(key)
+    return re.compile(f"[{re.escape(''.join(only))}]"), OpenCC("tw2sp")
+
+
+def simplified(text: str) -> str:
+    """Text typed in traditional characters, as simplified Chinese with mainland words:
+    "公積金怎麼提取" -> "公积金怎么提取". Simplified text is returned as it is (the check is
+    one regular expression; the conversion runs only where a traditional character occurs)."""
+    only, converter = _traditional()
+    return converter.convert(text) if only.search(text) else text
+
+
 def normalize(text: str) -> str:
-    """Returns the text the dispatcher reads: NFKC, lower case, single spaces, fixed typos."""
-    text = unicodedata.normalize("NFKC", text or "").lower()
-    text = _SPACES.sub(" ", text).strip()
+    """Returns the text the dispatcher reads: NFKC, lower case, single spaces, fixed typos,
+    simplified characters. The table applies before the conversion too: OpenCC reads the
+    Cantonese 嗰 as a traditional form (of 𠮶), so "嗰啲" must become 那些 first."""
+    text = _SPACES.sub(" ", unicodedata.normalize("NFKC", text or "").lower()).strip()
     words, replacements, run, digits = _load()
-    if replacements:
-        text = words.sub(lambda m: replacements[m.group(0)], text)
+
+    def fix(text: str) -> str:
+        return words.sub(lambda m: replacements[m.group(0)], text) if replacements else text
+
+    text = fix(text)
+    converted = simplified(text)
+    if converted != text:
+        text = fix(converted)
     return run.sub(lambda m: "".join(digits.get(c, c) for c in m.group(0)), text)

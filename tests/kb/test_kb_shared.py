@@ -171,3 +171,28 @@ def test_kb_shared_a_negation_is_no_slip(lexical_kb: KnowledgeBase) -> None:
     question = "责令改正后还不办的话会被罚多少"
 
     assert lexical_kb._snapshot.homophones.correct(question) == question
+
+
+@pytest.mark.parametrize(
+    "question, doc",
+    [
+        ("老闆拖了三個月薪水不發，可以用手機在網上投訴嗎？", "kb-011-tuoqiangongzi"),
+        ("那寶寶的醫保要在多久內辦？", "kb-015-xinshengeryibao"),  # after 新生儿落户
+        ("厝里无电了，要去佗查几点会来电？", "kb-033-tingshuitingdian"),
+    ],
+)
+def test_kb_shared_traditional_characters_and_minnan_words_are_understood(
+    full_kb: KnowledgeBase, question: str, doc: str
+) -> None:
+    context = "kb-003-xinshengerluohu" if question.startswith("那") else None
+
+    answer = full_kb.answer(question, context=context, today=TODAY)
+
+    assert answer.sources[0]["id"] == doc
+
+
+def test_kb_shared_a_parking_space_fee_is_no_parking_fine(full_kb: KnowledgeBase) -> None:
+    # The 违停 guide is about fines; a 停车位's monthly fee is a question no document answers.
+    assert full_kb.answer("小区地下停车位月租多少，物业收的停车费有标准吗", today=TODAY).sources == []
+    fined = full_kb.answer("昨晚没车位停了消防通道，被罚了，罚多少", today=TODAY)
+    assert fined.sources[0]["id"] == "kb-025-weitingchuli"

@@ -61,6 +61,18 @@ def test_regional_question_words_read_as_standard_ones(regional: str, standard: 
         # and north-eastern ones
         ("俺明儿就得坐飞机，身份证没了咋整，急死个人", "俺明天就得坐飞机,身份证没了怎么办,急死人"),
         ("孩子都俩个月了", "孩子都两个月了"),
+        # Minnan words; 伊 and 汝 keep their place in names, 阮 is 我 only before 厝, 是, 的.
+        ("阮翁仔某两个人拢有缴公积金，今嘛贷款上限是偌济", "阮夫妻两个人拢有缴公积金,现在贷款上限是多少"),
+        ("厝里无电了，要去佗位查", "家里没电了,要去哪里查"),
+        ("伊走袂动了，睡袂着", "他走不动了,睡不着"),
+        ("伊朗和汝州的阮先生", "伊朗和汝州的阮先生"),
+        # Traditional characters, with Taiwan words, and the Cantonese 嗰 that OpenCC would
+        # otherwise read as a traditional form.
+        ("老闆拖了三個月薪水不發", "老板拖了三个月薪水不发"),
+        ("計程車繞遠路", "出租车绕远路"),
+        ("以前嗰啲年限會唔會冇晒", "以前那些年限会不会没有晒"),
+        # Simplified text that uses 著 and 乾 is left as it is.
+        ("著名的乾隆年间", "著名的乾隆年间"),
     ],
 )
 def test_dialect_words_read_as_mandarin(dialect: str, mandarin: str) -> None:
