@@ -365,10 +365,10 @@ class KnowledgeBase:
 
     def _things(self, question: str) -> List[str]:
         """The nouns of a question. Not its verbs and particles: a follow-up's "批下来", "拿到",
-        "退回来" are everyday speech. Nor asking words ("多长时间", "电话") or "现在", which fit
-        any topic. Nor what jieba tags as a name ("家里人"), nor a word with a repeated
-        character (a doubled verb: jieba tags "问问" a noun), nor a stretch its dictionary
-        lacks: a slip or a mis-cut ("多贷点不" as 多 + 贷点 + 不)."""
+        "退回来" are everyday speech. Nor asking words ("多长时间", "电话"), "现在" or stop words
+        ("大家", "情况"), which fit any topic. Nor what jieba tags as a name ("家里人"), nor a
+        word with a repeated character (a doubled verb: jieba tags "问问" a noun), nor a stretch
+        its dictionary lacks: a slip or a mis-cut ("多贷点不" as 多 + 贷点 + 不)."""
         analyzer = self._indexer.analyzer
         return [
             word
@@ -376,6 +376,7 @@ class KnowledgeBase:
             if tag.startswith(_THING_TAGS)
             and not analyzer.is_cue(word)
             and word not in NOW_WORDS
+            and word not in analyzer.lexicon.stopwords
             and (len(word) == 1 or analyzer.is_word(word))
             and not tag.startswith("nr")
             and len(set(word)) == len(word)

@@ -196,3 +196,15 @@ def test_kb_shared_a_parking_space_fee_is_no_parking_fine(full_kb: KnowledgeBase
     assert full_kb.answer("小区地下停车位月租多少，物业收的停车费有标准吗", today=TODAY).sources == []
     fined = full_kb.answer("昨晚没车位停了消防通道，被罚了，罚多少", today=TODAY)
     assert fined.sources[0]["id"] == "kb-025-weitingchuli"
+
+
+@pytest.mark.parametrize("question", ["燃气费一方多少钱", "来电人询问居民用天然气阶梯气价是怎么计算的"])
+def test_kb_shared_gas_prices_are_not_in_the_gas_safety_guide(full_kb: KnowledgeBase, question: str) -> None:
+    assert full_kb.answer(question, today=TODAY).sources == []
+
+
+def test_kb_shared_everyone_is_no_thing_of_a_follow_up(full_kb: KnowledgeBase) -> None:
+    # "大家" names nobody in particular: the follow-up stays on the ticket-discount policy.
+    answer = full_kb.answer("那有没有哪一天是大家都免费进去的？", context="kb-028-jingqumenpiao", today=TODAY)
+
+    assert answer.sources[0]["id"] == "kb-028-jingqumenpiao"
