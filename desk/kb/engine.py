@@ -439,8 +439,22 @@ class KnowledgeBase:
         return self._confidence.confidence(found, bool(features.similarity.any()))
 
     def _features(self, snapshot: _Snapshot, query: str) -> QueryFeatures:
-        vector = self._embedder.queries([query])[0] if self._embedder is not None else None
-        return snapshot.index.features(self._indexer.analyzer.expand(query), vector, query)
+        """The query's match with every document. The embedding also reads the documents' word
+        for a description of three or more parts (lexicon `compounds`: 外地 + 娃 + 上小学 is
+        随迁子女): "外地户口 孩子上小学 社保得交满多久" is otherwise nearer the 社保 guides than
+        the school admission one. Two-part descriptions (娃 + 出生) are too common in stories
+        ("娃2020年9月出生的 今年能上一年级不") to steer it."""
+        analyzer = self._indexer.analyzer
+        if self._embedder is None:
+            return snapshot.index.features(analyzer.expand(query), None, query)
+        text = normalize(query)
+        described = [
+            " ".join(canonical)
+            for canonical, groups in analyzer.lexicon.compounds
+            if len(groups) >= 3 and all(any(w in text for w in g) for g in groups)
+        ]
+        vector = self._embedder.queries([" ".join([query, *described])])[0]
+        return snapshot.index.features(analyzer.expand(query), vector, query)
 
     def _context_family(self, snapshot: _Snapshot, context: Optional[str], today: dt.date) -> Optional[str]:
         context = (context or "").strip()

@@ -208,3 +208,12 @@ def test_kb_shared_everyone_is_no_thing_of_a_follow_up(full_kb: KnowledgeBase) -
     answer = full_kb.answer("那有没有哪一天是大家都免费进去的？", context="kb-028-jingqumenpiao", today=TODAY)
 
     assert answer.sources[0]["id"] == "kb-028-jingqumenpiao"
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["外地户口孩子在这上小学父母社保得交满多久", "我們是香港過來工作的，孩子想在這邊讀小學，社保要繳多久？"],
+)
+def test_kb_shared_a_described_policy_steers_the_embedding(full_kb: KnowledgeBase, question: str) -> None:
+    # 外地 + 孩子 + 上小学 describe 随迁子女: the school admission guide, not the 社保 ones.
+    assert full_kb.answer(question, today=TODAY).sources[0]["id"] == "kb-020-yiwujiaoyuruxue"
