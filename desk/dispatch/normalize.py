@@ -11,7 +11,6 @@ from typing import Dict, Pattern, Tuple
 
 import opencc
 import yaml
-from opencc import OpenCC
 
 TABLE = Path(__file__).with_name("normalize.yml")
 _SPACES = re.compile(r"\s+")
@@ -29,7 +28,7 @@ def _load(path: Path = TABLE) -> Tuple[Pattern[str], Dict[str, str], Pattern[str
 
 
 @lru_cache(maxsize=1)
-def _traditional() -> Tuple[Pattern[str], OpenCC]:
+def _traditional() -> Tuple[Pattern[str], opencc.OpenCC]:
     """Characters only traditional script uses (not 乾 or 著, which simplified text keeps in
     乾隆, 著名), and OpenCC's Taiwan-to-mainland converter (計程車 -> 出租车)."""
     table = Path(opencc.__file__).parent / "dictionary" / "TSCharacters.txt"
@@ -38,7 +37,7 @@ def _traditional() -> Tuple[Pattern[str], OpenCC]:
         key, _, values = line.partition("\t")
         if len(key) == 1 and key not in values.split():
             only.append(key)
-    return re.compile(f"[{re.escape(''.join(only))}]"), OpenCC("tw2sp")
+    return re.compile(f"[{re.escape(''.join(only))}]"), opencc.OpenCC("tw2sp")
 
 
 def simplified(text: str) -> str:

@@ -447,12 +447,7 @@ class KnowledgeBase:
         analyzer = self._indexer.analyzer
         if self._embedder is None:
             return snapshot.index.features(analyzer.expand(query), None, query)
-        text = normalize(query)
-        described = [
-            " ".join(canonical)
-            for canonical, groups in analyzer.lexicon.compounds
-            if len(groups) >= 3 and all(any(w in text for w in g) for g in groups)
-        ]
+        described = [" ".join(words) for words in analyzer.described(normalize(query), parts=3)]
         vector = self._embedder.queries([" ".join([query, *described])])[0]
         return snapshot.index.features(analyzer.expand(query), vector, query)
 

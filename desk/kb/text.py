@@ -165,9 +165,8 @@ class Analyzer:
         text = normalize(text)
         found = {m.group(0) for m in self.lexicon.pattern.finditer(text)}
         words = {w for variant in found for w in self.lexicon.expansions[variant]}
-        for canonical, groups in self.lexicon.compounds:
-            if all(any(w in text for w in group) for group in groups):
-                words.update(canonical)
+        for canonical in self.described(text):
+            words.update(canonical)
         words.update(self.joined_verbs(text))
         extra = sorted(words - found)
         return f"{text} {' '.join(extra)}" if extra else text
@@ -196,6 +195,15 @@ class Analyzer:
         for told in self.lexicon.told_markers:
             clause = clause.replace(told, " ")
         return clause.endswith("不") or any(m in clause for m in self.lexicon.question_markers)
+
+    def described(self, text: str, parts: int = 1) -> List[Tuple[str, ...]]:
+        """The documents' words for each description of at least `parts` parts that the
+        normalised `text` holds (lexicon `compounds`: 外地 + 娃 + 上小学 is 随迁子女)."""
+        return [
+            canonical
+            for canonical, groups in self.lexicon.compounds
+            if len(groups) >= parts and all(any(w in text for w in group) for group in groups)
+        ]
 
     def is_cue(self, word: str) -> bool:
         """Whether `word` is part of a section cue ("电话", "多少钱"): how, not what, is asked."""
