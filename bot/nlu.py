@@ -8,6 +8,8 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.tokenizers.jieba_tokenizer import JiebaTokenizer
+from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.shared.nlu.constants import (
     INTENT,
     INTENT_NAME_KEY,
@@ -19,6 +21,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.channels.media import LOCATION, PICTURE
+from desk.dispatch.normalize import normalized_tokens
 
 MEDIA_PREFIXES = (PICTURE, LOCATION)  # how the channels pass a picture or a location
 MEDIA_INTENT = "inform"
@@ -53,3 +56,25 @@ class SharedMediaClassifier(GraphComponent):
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=True)
+class NormalizingJiebaTokenizer(JiebaTokenizer):
+    """Jieba over the text the desk reads, not the raw message.
+
+    Citizens type traditional characters (公積金), dialect words (囝仔, 嗰度, 啥物) and input
+    method slips (噪因); ``desk.dispatch.normalize`` maps them to the words the training data
+    uses, as it does for the knowledge base and dispatch. Each token keeps the span and the
+    characters of what the citizen typed (the tracker keeps the message as it was sent), and
+    its lemma, which the featurizers read, is the normalised word.
+    """
+
+    def tokenize(self, message: Message, attribute: Text) -> List[Token]:
+        import jieba
+
+        text = message.get(attribute) or ""
+        tokens = [
+            Token(typed, start, end, lemma=word)
+            for word, typed, start, end in normalized_tokens(text, jieba.tokenize)
+        ]
+        return self._apply_token_pattern(tokens)

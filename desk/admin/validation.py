@@ -2,9 +2,9 @@
 
 - the intent exists in the domain, the entity name is known, the text is not empty;
 - the example is not already there, and not an example of another intent (a conflict);
-- entity spans fall on the token boundaries of Rasa's ``JiebaTokenizer`` (jieba's default
-  dictionary, as config.yml uses it): an entity that starts or ends inside a word is never
-  learnt, so it is refused with the words jieba sees;
+- entity spans fall on the token boundaries of the bot's tokenizer (jieba's default dictionary
+  over the normalised text, ``bot.nlu.NormalizingJiebaTokenizer``): an entity that starts or
+  ends inside a word is never learnt, so it is refused with the words jieba sees;
 - the rendered file parses with Rasa's own YAML reader (when Rasa is installed), and before
   training ``rasa data validate`` runs over the whole data (``desk.admin.training``).
 """
@@ -20,6 +20,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 import yaml
 
 from desk.admin.nlu_data import Entity, Example, NluData
+from desk.dispatch.normalize import normalized_tokens
 from desk.errors import InvalidInput
 
 MAX_TEXT = 300
@@ -46,7 +47,7 @@ def normalise(text: str) -> str:
 
 
 class _Jieba:
-    """A private jieba tokenizer with the default dictionary, like Rasa's JiebaTokenizer.
+    """A private jieba tokenizer with the default dictionary, like the bot's tokenizer.
 
     desk's dispatcher adds the city's words to jieba's global tokenizer; Rasa's process does
     not, so the boundaries are checked with a tokenizer of our own.
@@ -67,7 +68,8 @@ class _Jieba:
 
 
 def jieba_tokens(text: str) -> List[Tuple[str, int, int]]:
-    return _Jieba.tokens(text)
+    """The words the bot's tokenizer makes of ``text``, as typed, with their spans in it."""
+    return [(typed, start, end) for _, typed, start, end in normalized_tokens(text, _Jieba.tokens)]
 
 
 def check_token_boundaries(text: str, entities: Sequence[Entity]) -> List[Problem]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from difflib import SequenceMatcher
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, Pattern, Tuple
+from typing import Callable, Dict, Iterable, List, Pattern, Tuple
 
 import opencc
 import yaml
@@ -63,3 +64,36 @@ def normalize(text: str) -> str:
     if converted != text:
         text = fix(converted)
     return run.sub(lambda m: "".join(digits.get(c, c) for c in m.group(0)), text)
+
+
+def spans(original: str, normal: str) -> List[Tuple[int, int]]:
+    """For each character of ``normal`` (``normalize(original)``), the span of ``original`` it
+    came from. Equal stretches map one to one; a rewritten stretch (公積金 -> 公积金, 囝仔 -> 孩子,
+    点算 -> 怎么办) spreads evenly over the characters it replaced; a character with nothing
+    typed behind it gets the empty span where it was inserted."""
+    result: List[Tuple[int, int]] = []
+    matcher = SequenceMatcher(None, original, normal, autojunk=False)
+    for _, i1, i2, j1, j2 in matcher.get_opcodes():
+        width = j2 - j1
+        for k in range(width):
+            start = i1 + k * (i2 - i1) // width
+            end = i1 - (-(k + 1) * (i2 - i1) // width)
+            result.append((start, end))
+    return result
+
+
+Tokenize = Callable[[str], Iterable[Tuple[str, int, int]]]
+
+
+def normalized_tokens(text: str, tokenize: Tokenize) -> List[Tuple[str, str, int, int]]:
+    """Tokens of the normalised text, each as (normalised word, what was typed, start, end)
+    with the span in ``text``: "樓上噪因" -> [("楼上", "樓上", 0, 2), ("噪音", "噪因", 2, 4)].
+    ``tokenize`` is jieba's (word, start, end) tokenizer; spaces are not tokens."""
+    normal = normalize(text)
+    where = spans(text, normal)
+    tokens = []
+    for word, start, end in tokenize(normal):
+        if word.strip():
+            begin, finish = where[start][0], where[end - 1][1]
+            tokens.append((word, text[begin:finish] or word, begin, finish))
+    return tokens

@@ -87,3 +87,10 @@ def test_entity_boundaries_follow_jieba():
     assert check_token_boundaries("东湖街道阳光小区", [Entity(0, 4, "street")]) == []
     problem = check_token_boundaries("东湖街道阳光小区", [Entity(1, 4, "street")])[0]
     assert problem.details["tokens"] == ["东湖", "街道"] and problem.details["suggestion"] == "东湖街道"
+
+
+def test_entity_boundaries_are_those_of_the_normalised_words():
+    # The bot reads 東湖街道 as 东湖街道: its words, but the spans and characters as typed.
+    assert check_token_boundaries("東湖街道陽光小區", [Entity(0, 4, "street")]) == []
+    problem = check_token_boundaries("東湖街道陽光小區", [Entity(1, 4, "street")])[0]
+    assert problem.details["tokens"] == ["東湖", "街道"] and problem.details["suggestion"] == "東湖街道"

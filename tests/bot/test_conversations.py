@@ -15,6 +15,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from model import TRAINING_DATA_ARGS, ensure_model  # noqa: E402
 
 MIN_INTENT_F1 = 0.85
+MIN_VARIANT_F1 = 0.7
 
 
 @pytest.fixture(scope="module")
@@ -48,27 +49,29 @@ def test_conversation_stories_pass(model, tmp_path):
     assert result.returncode == 0, detail
 
 
-def test_intents_of_held_out_messages(model, tmp_path):
-    result = rasa(
-        "test",
-        "nlu",
-        "--model",
-        str(model),
-        "--nlu",
-        "tests/nlu/test_nlu.yml",
-        "--out",
-        str(tmp_path),
-    )
+def _intent_f1(model: Path, messages: str, out: Path) -> tuple:
+    result = rasa("test", "nlu", "--model", str(model), "--nlu", messages, "--out", str(out))
     assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads((tmp_path / "intent_report.json").read_text(encoding="utf-8"))
-    f1 = report["weighted avg"]["f1-score"]
-    print(f"held-out intent F1 (weighted): {f1:.3f}")
+    report = json.loads((out / "intent_report.json").read_text(encoding="utf-8"))
     weak = {
         intent: round(scores["f1-score"], 2)
         for intent, scores in report.items()
         if isinstance(scores, dict) and "support" in scores and scores.get("f1-score", 1) < 0.7
     }
+    return report["weighted avg"]["f1-score"], weak
+
+
+def test_intents_of_held_out_messages(model, tmp_path):
+    f1, weak = _intent_f1(model, "tests/nlu/test_nlu.yml", tmp_path)
+    print(f"held-out intent F1 (weighted): {f1:.3f}")
     assert f1 >= MIN_INTENT_F1, f"intent F1 {f1:.3f} < {MIN_INTENT_F1}; weak intents: {weak}"
+
+
+def test_intents_of_traditional_and_dialect_messages(model, tmp_path):
+    """Read raw, these scored 0.54 (the tokenizer now reads them as the desk does)."""
+    f1, weak = _intent_f1(model, "tests/nlu/test_nlu_variants.yml", tmp_path)
+    print(f"traditional and dialect intent F1 (weighted): {f1:.3f}")
+    assert f1 >= MIN_VARIANT_F1, f"intent F1 {f1:.3f} < {MIN_VARIANT_F1}; weak intents: {weak}"
 
 
 def test_a_picture_or_a_location_is_an_answer_whatever_its_url(model):

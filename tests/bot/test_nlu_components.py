@@ -25,3 +25,35 @@ def test_other_messages_keep_their_intent() -> None:
 
 def test_the_channels_and_the_form_use_the_same_prefixes() -> None:
     assert MEDIA_PREFIXES == (SHARED_PICTURE, SHARED_LOCATION)
+
+
+def _tokens(text: str) -> list:
+    from bot.nlu import NormalizingJiebaTokenizer
+
+    tokenizer = NormalizingJiebaTokenizer(NormalizingJiebaTokenizer.get_default_config(), None, None)
+    tokens = tokenizer.tokenize(Message(data={"text": text}), "text")
+    return [(t.text, t.start, t.end, t.lemma) for t in tokens]
+
+
+def test_the_tokenizer_reads_normalised_words_and_keeps_what_was_typed() -> None:
+    tokens = _tokens("樓上裝修噪因太大，我要投訴")
+    assert ("裝修", 2, 4, "装修") in tokens
+    assert ("噪因", 4, 6, "噪音") in tokens
+    assert ("投訴", 11, 13, "投诉") in tokens
+    assert [lemma for *_, lemma in tokens if lemma in {"楼上", "装修"}] == ["楼上", "装修"]
+
+
+def test_token_spans_point_into_the_original_text_when_a_rewrite_changes_length() -> None:
+    text = "ＡＢＣ小区  冇电，点算"
+    for typed, start, end, _ in _tokens(text):
+        assert text[start:end] == typed
+    lemmas = [lemma for *_, lemma in _tokens(text)]
+    assert "abc" in lemmas and "怎么办" in lemmas and "没有" in lemmas
+
+
+def test_spans_cover_each_normalised_character() -> None:
+    from desk.dispatch.normalize import spans
+
+    assert spans("公積金", "公积金") == [(0, 1), (1, 2), (2, 3)]
+    assert spans("点算", "怎么办") == [(0, 1), (0, 2), (1, 2)]
+    assert spans("a  b", "a b") == [(0, 1), (1, 2), (3, 4)]

@@ -66,6 +66,9 @@ def test_regional_question_words_read_as_standard_ones(regional: str, standard: 
         ("厝里无电了，要去佗位查", "家里没电了,要去哪里查"),
         ("伊走袂动了，睡袂着", "他走不动了,睡不着"),
         ("伊朗和汝州的阮先生", "伊朗和汝州的阮先生"),
+        # Cantonese 啱 (对), Minnan 毋 (不) and 按呢 (这样)
+        ("系呀，啱", "系呀,对"),
+        ("毋是按呢", "不是这样"),
         # Traditional characters, with Taiwan words, and the Cantonese 嗰 that OpenCC would
         # otherwise read as a traditional form.
         ("老闆拖了三個月薪水不發", "老板拖了三个月薪水不发"),
