@@ -297,7 +297,9 @@ class ScopeCheck:
         def concept(word: str) -> bool:
             if len(word) < 2 or not _chinese(word) or word in lexicon.actions or word in RELATIVE_YEARS:
                 return False
-            if self.analyzer.is_cue(word) or word in lexicon.document_words:
+            # Whom a question is about (老人 in "我们社区有个老人…补交了居民医保") is not what
+            # it asks: only a few documents name 老人 in their titles, the rest serve them too.
+            if self.analyzer.is_cue(word) or word in lexicon.document_words or word in lexicon.people:
                 return False
             return word in lexicon.procedures or 0 < frequency.get(word, 0) <= limit
 

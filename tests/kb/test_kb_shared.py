@@ -217,3 +217,17 @@ def test_kb_shared_everyone_is_no_thing_of_a_follow_up(full_kb: KnowledgeBase) -
 def test_kb_shared_a_described_policy_steers_the_embedding(full_kb: KnowledgeBase, question: str) -> None:
     # 外地 + 孩子 + 上小学 describe 随迁子女: the school admission guide, not the 社保 ones.
     assert full_kb.answer(question, today=TODAY).sources[0]["id"] == "kb-020-yiwujiaoyuruxue"
+
+
+def test_kb_shared_whom_a_relayed_question_is_about_is_not_what_it_asks(full_kb: KnowledgeBase) -> None:
+    # 老人 is in few documents' titles, but "有个老人" says whom the question is about.
+    question = "我们社区有个老人今年3月份才补交了居民医保，交完马上就能报销吗？"
+
+    assert full_kb.answer(question, today=TODAY).sources[0]["id"] == "kb-013-jumingyibao-2026"
+
+
+def test_kb_shared_a_post_addressing_its_readers_stays_on_the_topic(full_kb: KnowledgeBase) -> None:
+    answer = full_kb.answer("那要带啥材料啊 家人们 🙏", context="kb-010-shiyebaoxianjin", today=TODAY)
+
+    assert answer.sources[0]["id"] == "kb-010-shiyebaoxianjin"
+

@@ -66,6 +66,10 @@ def test_regional_question_words_read_as_standard_ones(regional: str, standard: 
         ("厝里无电了，要去佗位查", "家里没电了,要去哪里查"),
         ("伊走袂动了，睡袂着", "他走不动了,睡不着"),
         ("伊朗和汝州的阮先生", "伊朗和汝州的阮先生"),
+        # Hunan, Jiangxi and Hubei words; 么样 inside 怎么样 and 要得 inside 需要得到 stay.
+        ("我老倌子到广州跟伢住，备案要开么子证明", "我老伴到广州跟孩子住,备案要开什么证明"),
+        ("屋里冇得人，要得不", "家里没有人,可以不"),
+        ("怎么样才能需要得到什么样的证", "怎么样才能需要得到什么样的证"),
         # Cantonese 啱 (对), Minnan 毋 (不) and 按呢 (这样)
         ("系呀，啱", "系呀,对"),
         ("毋是按呢", "不是这样"),
