@@ -42,6 +42,7 @@ from desk.kb.ranking import (
     asked_year,
     eligible,
     evidence,
+    general_first,
     load_confidence_model,
     rank_scores,
     rerank,
@@ -247,8 +248,10 @@ class KnowledgeBase:
         snapshot, today = self._snapshot, today or self.today()
         question = snapshot.homophones.correct((question or "").strip())
         mask = snapshot.eligible(today, self._asked_year(question, today))
-        hit = self._search(snapshot, question, mask)
         follow = self._context_family(snapshot, context, today)
+        # Whom the conversation is about: "他的医保几时能用" after 新生儿落户 asks of the newborn.
+        told = self._family_title(snapshot, follow) if follow is not None else ""
+        hit = self._search(snapshot, question, mask, told=told)
         things = self._things(question) if follow is not None else []
         if (
             follow is not None
@@ -391,9 +394,15 @@ class KnowledgeBase:
         return Answer(NOT_FOUND, [], round(hit.confidence, 3), ranked=ranked, evidence=hit.evidence)
 
     def _search(
-        self, snapshot: _Snapshot, query: str, mask: np.ndarray, within: Optional[np.ndarray] = None
+        self,
+        snapshot: _Snapshot,
+        query: str,
+        mask: np.ndarray,
+        within: Optional[np.ndarray] = None,
+        told: str = "",
     ) -> Optional[_Hit]:
-        """The best document among `within` (default: all of `mask`), judged against `mask`."""
+        """The best document among `within` (default: all of `mask`), judged against `mask`;
+        `told` is what the conversation said before (whom it is about, `general_first`)."""
         within = mask if within is None else within
         if not query or not within.any():
             return None
@@ -405,11 +414,10 @@ class KnowledgeBase:
         # "在景区商店买了盒鲜花饼…能无理由退不" is where the citizen was, not what is asked
         # (the confidence still weighs every keyword the question names).
         ranking = features if alone is None else replace(features, keyword=alone.keyword)
-        scores = rerank(
-            rank_scores(ranking, within),
-            snapshot.documents,
-            self._indexer.analyzer.section_cues(query),
-        )
+        analyzer = self._indexer.analyzer
+        scores = rerank(rank_scores(ranking, within), snapshot.documents, analyzer.section_cues(query))
+        audiences = analyzer.lexicon.audiences
+        scores = general_first(scores, snapshot.documents, normalize(f"{told} {query}"), audiences)
         ranked = [int(p) for p in np.argsort(-scores)[: min(3, int(within.sum()))]]
         # A candidate that a scope rule rules out ("落户…交够几年社保": 灵活就业社保 never
         # mentions 落户) gives way to the next one of the best few that none does.
@@ -450,6 +458,10 @@ class KnowledgeBase:
         described = [" ".join(words) for words in analyzer.described(normalize(query), parts=3)]
         vector = self._embedder.queries([" ".join([query, *described])])[0]
         return snapshot.index.features(analyzer.expand(query), vector, query)
+
+    @staticmethod
+    def _family_title(snapshot: _Snapshot, family: str) -> str:
+        return next((d.title for d in snapshot.documents if d.family == family), "")
 
     def _context_family(self, snapshot: _Snapshot, context: Optional[str], today: dt.date) -> Optional[str]:
         context = (context or "").strip()

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 import yaml
@@ -34,6 +34,7 @@ SIMILARITY_SCALE = 30.0  # a cosine gap of 0.033 weighs as much as the whole BM2
 KEYWORD_BONUS = 0.5  # the question names one of the document's keywords
 ASK_BONUS = 0.3  # re-rank: the candidate has a section of the kind the question asks for
 RERANK_DEPTH = 3
+AUDIENCE_MARGIN = 1.0  # how far behind a general document may be to go before a narrowed one
 
 
 def asked_year(question: str, today: dt.date) -> Optional[int]:
@@ -102,6 +103,31 @@ def rerank(
         headings = [s.heading for s in documents[int(position)].sections]
         if any(any(w in h for w in group for h in headings) for group in cued_headings):
             scores[position] += ASK_BONUS
+    return scores
+
+
+def general_first(
+    scores: np.ndarray, documents: Sequence[Document], question: str, audiences: Mapping[str, Sequence[str]]
+) -> np.ndarray:
+    """Among the best few, a document whose title narrows it to a group (`audiences` in the
+    lexicon: 新生儿) that the question never names ranks after the best one narrowed to no
+    group, where that one scores within `AUDIENCE_MARGIN`: "居民医保今年一个人交多少" asks
+    the general 缴费标准, which the 新生儿 guide only quotes. `question` is normalised."""
+    if not audiences:
+        return scores
+    best = [int(p) for p in np.argsort(-scores)[:RERANK_DEPTH] if np.isfinite(scores[p])]
+
+    def groups(position: int) -> List[str]:
+        return [group for group in audiences if group in documents[position].title]
+
+    narrowed = groups(best[0]) if best else []
+    if not narrowed or any(word in question for group in narrowed for word in audiences[group]):
+        return scores
+    general = next((p for p in best[1:] if not groups(p)), None)
+    if general is None or scores[best[0]] - scores[general] > AUDIENCE_MARGIN:
+        return scores
+    scores = scores.copy()
+    scores[general] = scores[best[0]] + 1e-6
     return scores
 
 

@@ -76,6 +76,8 @@ class Lexicon:
     # The documents' words for a description that names them only as a whole: each group
     # of alternatives must occur ("外地" + "娃" + "上小学" is 随迁子女).
     compounds: Tuple[Tuple[Tuple[str, ...], Tuple[Tuple[str, ...], ...]], ...] = ()
+    # A title word that narrows a document to one group (新生儿) -> the words naming that group.
+    audiences: Dict[str, Tuple[str, ...]] = field(default_factory=dict)
 
 
 @lru_cache(maxsize=4)
@@ -123,6 +125,10 @@ def load_lexicon(path: Path = LEXICON) -> Lexicon:
             (tuple(str(canonical).split()), tuple(tuple(normalize(str(w)) for w in g) for g in groups))
             for canonical, groups in (data.get("compounds") or {}).items()
         ),
+        audiences={
+            normalize(str(k)): tuple(normalize(str(w)) for w in words or [])
+            for k, words in (data.get("audiences") or {}).items()
+        },
     )
 
 

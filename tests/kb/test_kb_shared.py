@@ -231,3 +231,16 @@ def test_kb_shared_a_post_addressing_its_readers_stays_on_the_topic(full_kb: Kno
 
     assert answer.sources[0]["id"] == "kb-010-shiyebaoxianjin"
 
+
+@pytest.mark.parametrize("question", ["居民医保今年一个人交多少", "居民医保费"])
+def test_kb_shared_a_question_naming_no_newborn_gets_the_general_policy(
+    full_kb: KnowledgeBase, question: str
+) -> None:
+    # The 新生儿 guide quotes the 400元 too; the general 缴费标准 answers everyone else.
+    assert full_kb.answer(question, today=TODAY).sources[0]["id"] == "kb-013-jumingyibao-2026"
+
+
+def test_kb_shared_a_follow_up_after_a_newborn_topic_stays_with_the_newborn(full_kb: KnowledgeBase) -> None:
+    answer = full_kb.answer("那他的医保几时能用？", context="kb-003-xinshengerluohu", today=TODAY)
+
+    assert answer.sources[0]["id"] == "kb-015-xinshengeryibao"
