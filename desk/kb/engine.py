@@ -62,6 +62,11 @@ FOLLOW_UP_OVERRIDE = 0.9  # a follow-up leaves its context only for a clearly be
 UNRELATED = 0.05
 # Part-of-speech tags of the things a question names (`_things`): nouns, verbal nouns, times.
 _THING_TAGS = ("n", "vn", "eng", "t")
+# When, counted from today ("那我后天急着坐飞机"): no thing a follow-up asks about.
+_RELATIVE_DAYS = frozenset(
+    "今天 明天 后天 大后天 昨天 前天 今晚 明晚 昨晚 明早 今早 下周 上周 这周 本周 下礼拜 上礼拜 这礼拜 "
+    "下星期 上星期 下个月 上个月 这个月 月底 月初 年底 年初 前几天 这几天 过几天".split()
+)
 _DIRECTIONS = "上下来去进出回过起"  # "下来", "上去": directions jieba tags as time words
 # Words that point back to the previous topic.
 _ANAPHORA = tuple("那 这 它 他们 她们 对方 还有 还要 还需 另外 然后 如果 要是 那么".split())
@@ -368,12 +373,14 @@ class KnowledgeBase:
 
     def _things(self, question: str) -> List[str]:
         """The nouns of a question. Not its verbs and particles: a follow-up's "批下来", "拿到",
-        "退回来" are everyday speech. Nor asking words ("多长时间", "电话"), "现在" or stop words
-        ("大家", "情况"), which fit any topic. Nor what jieba tags as a name ("家里人"), nor a
-        word with a repeated character (a doubled verb: jieba tags "问问" a noun), nor a stretch
-        its dictionary lacks: a slip or a mis-cut ("多贷点不" as 多 + 贷点 + 不)."""
+        "退回来" are everyday speech. Nor asking words ("多长时间", "电话"), "现在" or stop
+        words ("大家", "情况"), which fit any topic. Nor what jieba tags as a name ("家里人"),
+        nor a word with a repeated character (a doubled verb: jieba tags "问问" a noun), nor a
+        stretch its dictionary lacks: a slip or a mis-cut ("多贷点不" as 多 + 贷点 + 不). A day
+        counted from today is a thing only alone: "那我后天急着坐飞机" names 坐飞机, but
+        "明天下雨不" names the day (and no document does)."""
         analyzer = self._indexer.analyzer
-        return [
+        things = [
             word
             for word, tag in analyzer.tags(question).items()
             if tag.startswith(_THING_TAGS)
@@ -386,6 +393,7 @@ class KnowledgeBase:
             and word not in RELATIVE_YEARS
             and not set(word) <= set(_DIRECTIONS)
         ]
+        return [w for w in things if w not in _RELATIVE_DAYS] or things
 
     def _not_found(self, snapshot: _Snapshot, hit: Optional[_Hit]) -> Answer:
         if hit is None:

@@ -244,3 +244,18 @@ def test_kb_shared_a_follow_up_after_a_newborn_topic_stays_with_the_newborn(full
     answer = full_kb.answer("那他的医保几时能用？", context="kb-003-xinshengerluohu", today=TODAY)
 
     assert answer.sources[0]["id"] == "kb-015-xinshengeryibao"
+
+
+def test_kb_shared_a_day_counted_from_today_is_no_thing_of_a_follow_up(full_kb: KnowledgeBase) -> None:
+    answer = full_kb.answer(
+        "那我后天急着坐飞机，等不了，怎么办？", context="kb-004-shenfenzhengbuling", today=TODAY
+    )
+
+    assert answer.sources[0]["id"] == "kb-004-shenfenzhengbuling"
+
+
+def test_kb_shared_a_first_home_is_the_documents_first_dwelling(full_kb: KnowledgeBase) -> None:
+    # 首套房 is 首套住房: "套房贷款" is no loan the documents lack.
+    answer = full_kb.answer("2025年公积金首套房贷款利率是多少来着 5年以上那种", today=TODAY)
+
+    assert answer.sources[0]["id"] == "kb-006-gongjijindaikuan-2025"
