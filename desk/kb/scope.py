@@ -143,8 +143,10 @@ class ObjectCheck:
         # nor "最多能贷", "什么证明" or "啥证明": a modal or a question word before the suffix.
         if len(stem) == 1 and stem in self._not_objects or len(stem) > 1 and stem in self._stopwords:
             return False
-        # "今年贷款", "现在医保卡": a time before the noun, not a kind of it.
-        if self.analyzer.tags(stem).get(stem, "").startswith("t"):
+        # "今年贷款", "现在医保卡": a time before the noun, not a kind of it; nor an age or a
+        # count ("九十岁津贴", but 年卡 is a card).
+        tag = self.analyzer.tags(stem).get(stem, "")
+        if tag.startswith("t") or len(stem) > 1 and tag.startswith("m"):
             return False
         # "交租金": an action before a word that names no thing of its own (租金, 租 + 金).
         rest = word[1:]

@@ -259,3 +259,8 @@ def test_kb_shared_a_first_home_is_the_documents_first_dwelling(full_kb: Knowled
     answer = full_kb.answer("2025年公积金首套房贷款利率是多少来着 5年以上那种", today=TODAY)
 
     assert answer.sources[0]["id"] == "kb-006-gongjijindaikuan-2025"
+
+
+def test_kb_shared_a_maternity_allowance_is_no_old_age_allowance(full_kb: KnowledgeBase) -> None:
+    assert full_kb.answer("生完宝宝 生育津贴怎么申请 能领多少", today=TODAY).sources == []
+    assert full_kb.answer("九十岁津贴", today=TODAY).sources[0]["id"] == "kb-016-gaolingjintie"
