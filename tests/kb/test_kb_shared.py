@@ -264,3 +264,10 @@ def test_kb_shared_a_first_home_is_the_documents_first_dwelling(full_kb: Knowled
 def test_kb_shared_a_maternity_allowance_is_no_old_age_allowance(full_kb: KnowledgeBase) -> None:
     assert full_kb.answer("生完宝宝 生育津贴怎么申请 能领多少", today=TODAY).sources == []
     assert full_kb.answer("九十岁津贴", today=TODAY).sources[0]["id"] == "kb-016-gaolingjintie"
+
+
+def test_kb_shared_the_housing_fund_is_not_withdrawn_for_medical_bills(full_kb: KnowledgeBase) -> None:
+    # No document lets the fund pay for 看病; the 租房提取 guide must not answer it.
+    question = "家里人得了大病，公积金能取出来看病不"
+    assert full_kb.answer(question, today=TODAY).sources == []
+    assert full_kb.answer("外地看病怎么报销", today=TODAY).sources[0]["id"] == "kb-014-yidijiuyibeian"
