@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, List, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -25,15 +26,27 @@ from desk.dispatch.normalize import normalized_tokens
 
 MEDIA_PREFIXES = (PICTURE, LOCATION)  # how the channels pass a picture or a location
 MEDIA_INTENT = "inform"
+# Digits with the separators people type in a phone number ("+86 139-1234-5678", "０５７１（88886666）").
+_NUMBER_ONLY = re.compile(r"[+＋]?[0-9０-９\s\-－—()（）.·]+")
+_MIN_DIGITS = 5
+
+
+def _bare_number(text: str) -> bool:
+    return bool(_NUMBER_ONLY.fullmatch(text)) and sum(ch.isdigit() for ch in text) >= _MIN_DIGITS
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class SharedMediaClassifier(GraphComponent):
-    """A picture or a shared location is an answer (``inform``), never a question.
+    """A picture, a shared location or a bare number is an answer (``inform``), never a
+    question.
 
     The statistical classifier sees a random upload name and port in "[图片] http://…/x.png"
     and once in a while called it ``ask_policy``, which sent a complaint's photo to the
-    knowledge base. Placed last in the pipeline, this decides such messages by their prefix.
+    knowledge base. A message of digits alone ("139 1234 5678", the phone the form asked
+    for) is one feature to it (Rasa's count vectors read every number as ``__NUMBER__``),
+    and whichever intent has most numbers in its examples wins: once the training data
+    changed, that was ``ask_policy``. Placed last in the pipeline, this decides such messages
+    by their shape.
     """
 
     @classmethod
@@ -48,7 +61,8 @@ class SharedMediaClassifier(GraphComponent):
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
-            if (message.get(TEXT) or "").lstrip().startswith(MEDIA_PREFIXES):
+            text = (message.get(TEXT) or "").strip()
+            if text.startswith(MEDIA_PREFIXES) or _bare_number(text):
                 intent = {INTENT_NAME_KEY: MEDIA_INTENT, PREDICTED_CONFIDENCE_KEY: 1.0}
                 message.set(INTENT, intent, add_to_output=True)
                 message.set(INTENT_RANKING_KEY, [intent], add_to_output=True)

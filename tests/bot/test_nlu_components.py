@@ -19,7 +19,20 @@ def test_pictures_and_locations_are_answers() -> None:
     assert _classify("我的位置：城东区幸福小区", "complain") == "inform"
 
 
+def test_a_bare_number_is_an_answer() -> None:
+    for text in [
+        "13912345678",
+        "139 1234 5678",
+        "+86 139-1234-5678",
+        "０５７１－８８８８６６６６",
+        " 88886666 ",
+    ]:
+        assert _classify(text, "ask_policy") == "inform", text
+
+
 def test_other_messages_keep_their_intent() -> None:
+    assert _classify("2025年的公积金贷款利率", "ask_policy") == "ask_policy"
+    assert _classify("1234", "check_ticket") == "check_ticket"
     assert _classify("图片上的烧烤摊是谁管", "ask_policy") == "ask_policy"
 
 
