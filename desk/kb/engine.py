@@ -415,9 +415,9 @@ class KnowledgeBase:
         if not query or not within.any():
             return None
         features = self._features(snapshot, query)
-        asked = self._scope.asked(query)
+        asked, said = self._scope.asked(query), normalize(query)
         # The asking clauses on their own, where the question says more than they do.
-        alone = self._features(snapshot, asked) if asked != normalize(query) else None
+        alone = self._features(snapshot, asked) if asked != said else None
         # For ranking, a keyword counts where the question asks about it: 景区 in
         # "在景区商店买了盒鲜花饼…能无理由退不" is where the citizen was, not what is asked
         # (the confidence still weighs every keyword the question names).
@@ -425,7 +425,7 @@ class KnowledgeBase:
         analyzer = self._indexer.analyzer
         scores = rerank(rank_scores(ranking, within), snapshot.documents, analyzer.section_cues(query))
         audiences = analyzer.lexicon.audiences
-        scores = general_first(scores, snapshot.documents, normalize(f"{told} {query}"), audiences)
+        scores = general_first(scores, snapshot.documents, f"{normalize(told)} {said}", audiences)
         ranked = [int(p) for p in np.argsort(-scores)[: min(3, int(within.sum()))]]
         # A candidate that a scope rule rules out ("落户…交够几年社保": 灵活就业社保 never
         # mentions 落户) gives way to the next one of the best few that none does.
