@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, Field, ValidationError, root_validator, validator
 
+from desk import yamlfiles
+
 DEFAULT_PROFILE_PATH = Path(__file__).with_name("shifan.yaml")
 
 
@@ -145,9 +147,7 @@ def load_profile(path: Optional[Path] = None) -> CityProfile:
     """Loads and validates a city profile; raises ProfileError with the reason."""
     path = Path(path) if path else DEFAULT_PROFILE_PATH
     try:
-        raw = yaml.load(
-            path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        )
+        raw = yamlfiles.load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ProfileError(path, "file not found") from None
     except yaml.YAMLError as exc:

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Dict, List, Sequence
 
 import numpy as np
-import yaml
 from scipy import sparse
 
+from desk import yamlfiles
 from desk.city.profile import CityProfile
 
 KEYWORD_SCALE = 0.1
@@ -44,7 +44,7 @@ class ConceptFeatures:
     """Presence of each concept (night, construction, music, ...) and of each pair."""
 
     def __init__(self, path: Path = CONCEPTS) -> None:
-        raw: Dict[str, List[str]] = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw: Dict[str, List[str]] = yamlfiles.load(path.read_text(encoding="utf-8"))
         self._concepts = [[w.lower() for w in words] for words in raw.values()]
         self._pairs = list(combinations(range(len(self._concepts)), 2))
 

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Pattern, Tuple
 
 import opencc
-import yaml
+
+from desk import yamlfiles
 
 TABLE = Path(__file__).with_name("normalize.yml")
 _SPACES = re.compile(r"\s+")
@@ -19,7 +20,7 @@ _SPACES = re.compile(r"\s+")
 
 @lru_cache(maxsize=4)
 def _load(path: Path = TABLE) -> Tuple[Pattern[str], Dict[str, str], Pattern[str], Dict[str, str]]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = yamlfiles.load(path.read_text(encoding="utf-8"))
     replacements: Dict[str, str] = data.get("replacements", {})
     digits: Dict[str, str] = {str(k): str(v) for k, v in data.get("spoken_digits", {}).items()}
     words = re.compile("|".join(re.escape(w) for w in sorted(replacements, key=len, reverse=True)))

@@ -31,6 +31,8 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 import yaml
 from pydantic import BaseModel, Field, ValidationError, root_validator, validator
 
+from desk import yamlfiles
+
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
 FILENAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,150}\.md$")
 _FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)(.*)\Z", re.S)
@@ -38,7 +40,7 @@ _HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t#]*$")
 _YEAR_MARK = re.compile(r"[（(]?\s*(?:19|20)\d{2}\s*年?(?:度|版)?\s*[）)]?")
 
 
-class _TextDates(yaml.SafeLoader):
+class _TextDates(yamlfiles.UniqueKeyLoader):
     """Leaves dates as text so that the schema, not the YAML parser, names a bad one."""
 
 
@@ -160,7 +162,8 @@ def parse_document(text: str, filename: str) -> Document:
     if not match:
         raise DocumentError(filename, "missing YAML front matter between '---' lines at the top")
     try:
-        header = yaml.load(match.group(1), Loader=_TextDates)  # noqa: S506 - a SafeLoader
+        # One line ahead for the opening '---', so that a reported line is the file's.
+        header = yaml.load("\n" + match.group(1), Loader=_TextDates)  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as exc:
         raise DocumentError(filename, f"front matter is not valid YAML: {_first_line(exc)}") from None
     if not isinstance(header, dict):

@@ -16,7 +16,7 @@ from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Pattern, 
 
 import jieba
 import jieba.posseg
-import yaml
+from desk import yamlfiles
 
 from desk.dispatch.normalize import normalize as fix_typos
 
@@ -82,7 +82,7 @@ class Lexicon:
 
 @lru_cache(maxsize=4)
 def load_lexicon(path: Path = LEXICON) -> Lexicon:
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = yamlfiles.load(path.read_text(encoding="utf-8")) or {}
     expansions: Dict[str, Tuple[str, ...]] = {}
     for canonical, variants in (data.get("expansions") or {}).items():
         for variant in variants or []:
