@@ -222,6 +222,9 @@ class KnowledgeBase:
         # (彩暖 -> 采暖, which the lexicon maps to 供暖).
         named = index.named_words() | {w for words in lexicon.expansions.values() for w in words}
         named |= specialist_words(index.rare_words, len(documents), self._indexer.analyzer)
+        # A citizen says part of a long named word: 自行车 of 公共自行车 ("公共自形车").
+        analyzer = self._indexer.analyzer
+        named |= {p for w in named if len(w) > 4 for p in analyzer.words(w) if 3 <= len(p) <= 4}
 
         def known(stretch: str) -> bool:
             """Held by the documents: a two-character stretch whose pair occurs, a longer one
@@ -326,13 +329,15 @@ class KnowledgeBase:
         year only in the citizen's story ("去年年底忘了交，现在补交的话能用吗"), or one whose
         rules are asked about today ("2025年版的标准现在还管用不": the version in force says
         whether it still applies), asks about today's rules; "去年贷的款，当时利率多少，想跟
-        现在比比" asks about last year's."""
+        现在比比" asks about last year's. Years told only in the story count by the latest:
+        a story that goes on into this year ("今年二月才回来…去年年底交医保时人不在…要等多久")
+        asks about this year's rules."""
         asked = self._scope.asked(question)
         now = any(w in asked for w in NOW_WORDS) and not any(w in asked for w in THEN_WORDS)
         year = asked_year(asked, today)
         if year is not None and not (now and year < today.year):
             return year
-        return None if now else asked_year(question, today)
+        return None if now else asked_year(question, today, latest=True)
 
     def _within(self, question: str, family: str, snapshot: _Snapshot, least: int = 0) -> bool:
         """Every word of the question, and at least `least` of them, occurs in a document of the

@@ -37,9 +37,10 @@ RERANK_DEPTH = 3
 AUDIENCE_MARGIN = 1.0  # how far behind a general document may be to go before a narrowed one
 
 
-def asked_year(question: str, today: dt.date) -> Optional[int]:
+def asked_year(question: str, today: dt.date, latest: bool = False) -> Optional[int]:
     """The year a question names ("2025年的…", "去年…"), if any; of several, the last one:
-    "去年没赶上集中交费 今年三月份才补交的…能报销不" asks about this year's rules."""
+    "去年没赶上集中交费 今年三月份才补交的…能报销不" asks about this year's rules; or, with
+    `latest`, the latest one, wherever it is said ("我今年二月才回来，去年年底交医保时不在…")."""
     found = [(m.start(), int(m.group(1))) for m in _YEAR.finditer(question)]
     found += [(m.start(), 2000 + int(m.group(1))) for m in _SHORT_YEAR.finditer(question)]
     found += [
@@ -47,7 +48,9 @@ def asked_year(question: str, today: dt.date) -> Optional[int]:
         for word, offset in RELATIVE_YEARS.items()
         for m in re.finditer(word, question)
     ]
-    return max(found)[1] if found else None
+    if not found:
+        return None
+    return max(year for _, year in found) if latest else max(found)[1]
 
 
 def eligible(documents: Sequence[Document], today: dt.date, year: Optional[int]) -> np.ndarray:

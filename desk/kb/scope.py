@@ -179,8 +179,16 @@ class ScopeCheck:
         return {
             "foreign_object": float(len(present) < len(named)),
             "side_object": float(bool(self.side_objects(question, present, index, position))),
-            "foreign_concept": float(bool(self.foreign_concepts(asked, index, position))),
+            "foreign_concept": float(
+                bool(self.foreign_concepts(asked, index, position) or self.foreign_topics(question, text))
+            ),
         }
+
+    def foreign_topics(self, question: str, text: str) -> List[str]:
+        """The lexicon's `topics` the question names anywhere that the document (its normalised
+        `text`) never mentions."""
+        said = normalize(question)
+        return [t for t in sorted(self.analyzer.lexicon.topics) if t in said and t not in text]
 
     def asked(self, question: str) -> str:
         """The clauses that ask or say what the citizen wants ("想把老人送进公办养老院，咋排队"),

@@ -16,8 +16,8 @@ from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Pattern, 
 
 import jieba
 import jieba.posseg
-from desk import yamlfiles
 
+from desk import yamlfiles
 from desk.dispatch.normalize import normalize as fix_typos
 
 jieba.setLogLevel(logging.WARNING)
@@ -64,6 +64,9 @@ class Lexicon:
     # Procedures a document must name to answer a question about them (销户, 挂失 ...), and
     # the generic actions on a thing that say nothing about which document is meant (补办).
     procedures: FrozenSet[str] = frozenset()
+    # Of those, the ones that set the topic wherever the question names them, in its story too
+    # ("居民医保 看门诊 买点药 能报多少").
+    topics: FrozenSet[str] = frozenset()
     actions: FrozenSet[str] = frozenset()
     question_markers: Tuple[str, ...] = ()
     told_markers: Tuple[str, ...] = ()  # a question word in a story: "卖了几年", "没什么"
@@ -115,6 +118,7 @@ def load_lexicon(path: Path = LEXICON) -> Lexicon:
         pattern,
         object_words,
         procedures=frozenset(normalize(str(w)) for w in data.get("procedures") or []),
+        topics=frozenset(normalize(str(w)) for w in data.get("topics") or []),
         actions=frozenset(normalize(str(w)) for w in data.get("actions") or []),
         question_markers=tuple(normalize(str(w)) for w in data.get("question_markers") or []),
         told_markers=tuple(normalize(str(w)) for w in data.get("told_markers") or []),

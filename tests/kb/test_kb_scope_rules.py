@@ -192,6 +192,8 @@ def test_a_clause_that_only_points_back_keeps_the_whole_question(scope_kb: Knowl
         ("2025年版那个公积金贷款标准现在还管用不", None),  # the version in force says
         # of two years, the later one: last year is only when the citizen missed the deadline
         ("俺去年没赶上集中交费 今年三月份才补交的居民医保 是交上就能报销不", 2026),
+        # a story that goes on into this year, told in that order, asks about now too
+        ("我今年二月才从外地回来，去年年底交医保时人不在，上个月补交了，住院还报不了，要等多久？", 2026),
     ],
 )
 def test_the_year_a_question_asks_about(scope_kb: KnowledgeBase, question: str, year: object) -> None:

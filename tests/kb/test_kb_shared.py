@@ -271,3 +271,26 @@ def test_kb_shared_the_housing_fund_is_not_withdrawn_for_medical_bills(full_kb: 
     question = "家里人得了大病，公积金能取出来看病不"
     assert full_kb.answer(question, today=TODAY).sources == []
     assert full_kb.answer("外地看病怎么报销", today=TODAY).sources[0]["id"] == "kb-014-yidijiuyibeian"
+
+
+def test_kb_shared_speech_fillers_do_not_hide_the_thing_asked_about(full_kb: KnowledgeBase) -> None:
+    # Through speech recognition: 就是说 is a filler, so the asking part reaches back to 居住证.
+    question = "嗯 那个居住证啊 我的丢了 就是说 丢了 再补一个 要不要交钱 交多少"
+    assert full_kb.answer(question, today=TODAY).sources[0]["id"] == "kb-001-juzhuzheng"
+    question = "喂 我孙子刚出生 那个医保 就是说 要在多少天以内给他办上"
+    assert full_kb.answer(question, today=TODAY).sources[0]["id"] == "kb-015-xinshengeryibao"
+
+
+def test_kb_shared_a_slip_of_part_of_a_long_named_word_is_read(full_kb: KnowledgeBase) -> None:
+    # 自形车 sounds like 自行车, part of the heading's 公共自行车.
+    answer = full_kb.answer("那个公共自形车 骑一回 多长时间不要钱", today=TODAY)
+    assert answer.sources[0]["id"] == "kb-026-diandongcheshangpai"
+
+
+@pytest.mark.parametrize("question", ["居民医保 门诊 报销比例", "我们小区停车费 一个月 就是说 收多少才合理"])
+def test_kb_shared_a_topic_named_before_the_asking_clause_counts(
+    full_kb: KnowledgeBase, question: str
+) -> None:
+    # No document covers outpatient cover or residential parking fees.
+    assert full_kb.answer(question, today=TODAY).sources == []
+    assert full_kb.answer("居民医保 住院 报销比例", today=TODAY).sources[0]["id"] == "kb-013-jumingyibao-2026"
