@@ -70,6 +70,9 @@ _RELATIVE_DAYS = frozenset(
 _DIRECTIONS = "上下来去进出回过起"  # "下来", "上去": directions jieba tags as time words
 # Words that point back to the previous topic.
 _ANAPHORA = tuple("那 这 它 他们 她们 对方 还有 还要 还需 另外 然后 如果 要是 那么".split())
+# A later clause that starts with 那 points back ("户口弄好了，那孩子的医保呢"), unless 那 is part
+# of a place, a time or a filler ("…那个医保").
+_NOT_POINTING = tuple("那个 那边 那里 那儿 那天 那时 那会 那年 那次 那种 那些 那位".split())
 
 
 @dataclass(frozen=True)
@@ -279,12 +282,16 @@ class KnowledgeBase:
     def _follows_up(
         self, question: str, things: List[str], hit: Optional[_Hit], family: str, snapshot: _Snapshot
     ) -> bool:
-        """Short or pointing back; or with at least two words, all of them words of the
+        """Short or pointing back, at its start or after what the citizen has done ("户口弄好了，
+        那孩子的医保一年交多少"); or with at least two words, all of them words of the
         context's documents ("在北山县 抢修的多久能到" after 燃气 asks the gas company, not the
         water works); or, on its own, finding no document at all and naming only things of the
         context's documents; or finding the context's document first but not surely enough
         ("网上能办不 办下来要几天" after 租赁备案)."""
         if _elliptical(question) or self._within(question, family, snapshot, least=2):
+            return True
+        clauses = self._indexer.analyzer.clauses(question)[1:]
+        if any(c.startswith("那") and not c.startswith(_NOT_POINTING) for c in clauses):
             return True
         if hit is None or hit.confidence < UNRELATED:
             return self._names_context(things, family, snapshot)

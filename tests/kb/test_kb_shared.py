@@ -294,3 +294,11 @@ def test_kb_shared_a_topic_named_before_the_asking_clause_counts(
     # No document covers outpatient cover or residential parking fees.
     assert full_kb.answer(question, today=TODAY).sources == []
     assert full_kb.answer("居民医保 住院 报销比例", today=TODAY).sources[0]["id"] == "kb-013-jumingyibao-2026"
+
+
+def test_kb_shared_a_later_clause_pointing_back_makes_a_follow_up(full_kb: KnowledgeBase) -> None:
+    answer = full_kb.answer(
+        "户口弄好了，那孩子的医保一年交多少？", context="kb-003-xinshengerluohu", today=TODAY
+    )
+
+    assert answer.sources[0]["id"] == "kb-015-xinshengeryibao"

@@ -108,3 +108,18 @@ def test_colloquial_descriptions_expand_to_the_documents_words(
     analyzer: Analyzer, question: str, meant: str
 ) -> None:
     assert meant in analyzer.expand(question).split()
+
+
+@pytest.mark.parametrize(
+    "clause, asks",
+    [
+        ("退休金就那么点", False),  # 那么 holds 么 but tells
+        ("我一个月工资才几千块", False),
+        ("一个月能免费拉几件", True),
+        ("这么多材料都要带吗", True),
+    ],
+)
+def test_a_story_phrase_with_a_question_character_does_not_ask(
+    analyzer: Analyzer, clause: str, asks: bool
+) -> None:
+    assert analyzer.asks(clause) is asks
