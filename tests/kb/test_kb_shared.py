@@ -302,3 +302,18 @@ def test_kb_shared_a_later_clause_pointing_back_makes_a_follow_up(full_kb: Knowl
     )
 
     assert answer.sources[0]["id"] == "kb-015-xinshengeryibao"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "新房子刚交房 供热公司让交暖气开栓费 这个该交多少钱",
+        "小区想成立业委会要走什么程序",
+        "闯红灯要罚多少钱扣几分",
+    ],
+)
+def test_kb_shared_connection_fees_bodies_and_traffic_offences_are_not_covered(
+    full_kb: KnowledgeBase, question: str
+) -> None:
+    # Near 供暖费, 物业 and 违停, but no document answers them.
+    assert full_kb.answer(question, today=TODAY).sources == []
