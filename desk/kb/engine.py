@@ -12,6 +12,7 @@ import datetime as dt
 import gc
 import logging
 import os
+import re
 import tempfile
 import threading
 import time
@@ -67,6 +68,7 @@ _RELATIVE_DAYS = frozenset(
     "今天 明天 后天 大后天 昨天 前天 今晚 明晚 昨晚 明早 今早 下周 上周 这周 本周 下礼拜 上礼拜 这礼拜 "
     "下星期 上星期 下个月 上个月 这个月 月底 月初 年底 年初 前几天 这几天 过几天".split()
 )
+_MONTH = re.compile(r"[一二三四五六七八九十正腊冬\d]+月(?:份|底|初|中)?")
 _DIRECTIONS = "上下来去进出回过起"  # "下来", "上去": directions jieba tags as time words
 # Words that point back to the previous topic.
 _ANAPHORA = tuple("那 这 它 他们 她们 对方 还有 还要 还需 另外 然后 如果 要是 那么".split())
@@ -389,9 +391,12 @@ class KnowledgeBase:
         words ("大家", "情况"), which fit any topic. Nor what jieba tags as a name ("家里人"),
         nor a word with a repeated character (a doubled verb: jieba tags "问问" a noun), nor a
         stretch its dictionary lacks: a slip or a mis-cut ("多贷点不" as 多 + 贷点 + 不). A day
-        counted from today is a thing only alone: "那我后天急着坐飞机" names 坐飞机, but
-        "明天下雨不" names the day (and no document does)."""
+        counted from today, or a month, is a thing only alone: "那我后天急着坐飞机" names
+        坐飞机, but "明天下雨不" names the day (and no document does); "听说要到七月底" names
+        no thing. Nor whom the citizen asks for (lexicon `relatives`: "我好跟我姐说一声"), nor a
+        word cut across a date ("5月20日报的名": 日报)."""
         analyzer = self._indexer.analyzer
+        said = normalize(question)
         things = [
             word
             for word, tag in analyzer.tags(question).items()
@@ -404,8 +409,10 @@ class KnowledgeBase:
             and len(set(word)) == len(word)
             and word not in RELATIVE_YEARS
             and not set(word) <= set(_DIRECTIONS)
+            and word not in analyzer.lexicon.relatives
+            and not re.search(r"\d" + re.escape(word[0]), said)
         ]
-        return [w for w in things if w not in _RELATIVE_DAYS] or things
+        return [w for w in things if w not in _RELATIVE_DAYS and not _MONTH.fullmatch(w)] or things
 
     def _not_found(self, snapshot: _Snapshot, hit: Optional[_Hit]) -> Answer:
         if hit is None:

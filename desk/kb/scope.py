@@ -244,6 +244,7 @@ class ScopeCheck:
 
         return any(
             w not in lexicon.actions
+            and w not in lexicon.vague
             and noun(w)
             and not self._procedure(w)
             and not self.analyzer.is_cue(w)
@@ -314,7 +315,10 @@ class ScopeCheck:
             return word in lexicon.procedures or 0 < frequency.get(word, 0) <= limit
 
         variants = self.analyzer.variants(question)
-        written = self.analyzer.words(question)
+        said = normalize(question)
+        # Nor a part of a stop phrase ("晚交几天也没关系吧" says nothing of 关系).
+        phrases = [s for s in lexicon.stopwords if len(s) > 2 and s in said]
+        written = [w for w in self.analyzer.words(question) if not any(w in p for p in phrases)]
         named = [(w, alternatives(self.analyzer, w, variants)) for w in dict.fromkeys(written) if concept(w)]
         # A compound counts by its parts: "医保缴费" is asked when 医保 and 缴费 are.
         named = [(w, a) for w, a in named if not any(o != w and o in w for o in written)]
@@ -324,7 +328,6 @@ class ScopeCheck:
         # A kind of answer only some documents give ("罚多少钱": a fine).
         named += [(group[0], group[1:]) for group in self.analyzer.required_cues(question)]
         # A procedure or concept however it is segmented ("起步价" as 起步 + 价).
-        said = normalize(question)
         already = {w for w, _ in named}
         named += [(p, ()) for p in sorted(lexicon.procedures) if p in said and p not in already]
         return [w for w, a in named if not _mentions(text, w, a)]

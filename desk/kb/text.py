@@ -76,6 +76,10 @@ class Lexicon:
     # Words for who a question is about (老年人, 子女): a document's keyword among them says
     # whom it serves, not what it answers.
     people: FrozenSet[str] = frozenset()
+    # Whom a citizen asks for or tells of (我姐, 员工, 婆娘): no topic of a question.
+    relatives: FrozenSet[str] = frozenset()
+    # Nouns that name nothing of their own (东西, 事情): a clause with only these leans on one before.
+    vague: FrozenSet[str] = frozenset()
     # The documents' words for a description that names them only as a whole: each group
     # of alternatives must occur ("外地" + "娃" + "上小学" is 随迁子女).
     compounds: Tuple[Tuple[Tuple[str, ...], Tuple[Tuple[str, ...], ...]], ...] = ()
@@ -125,6 +129,8 @@ def load_lexicon(path: Path = LEXICON) -> Lexicon:
         intent_markers=tuple(normalize(str(w)) for w in data.get("intent_markers") or []),
         document_words=frozenset(normalize(str(w)) for w in data.get("document_words") or []),
         people=frozenset(normalize(str(w)) for w in data.get("people") or []),
+        relatives=frozenset(normalize(str(w)) for w in data.get("relatives") or []),
+        vague=frozenset(normalize(str(w)) for w in data.get("vague") or []),
         compounds=tuple(
             (tuple(str(canonical).split()), tuple(tuple(normalize(str(w)) for w in g) for g in groups))
             for canonical, groups in (data.get("compounds") or {}).items()

@@ -89,6 +89,28 @@ def test_kb_follow_up_pointing_back_in_other_words(kb_dir: Path, make_kb: MakeKb
     assert answer.sources and answer.sources[0]["id"] == "permit"
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        # whom the citizen asks for is no new topic
+        "那我们这个员工办的时候要多久？我好跟我姐说一声",
+        # a word cut across a date ("20日报": 日报)
+        "那我5月20日报的名，几号之前能拿到？",
+    ],
+)
+def test_kb_follow_up_naming_people_or_dates_stays(kb_dir: Path, make_kb: MakeKb, question: str) -> None:
+    answer = make_kb(kb_dir).answer(question, context="permit", today=TODAY)
+
+    assert answer.sources and answer.sources[0]["id"] == "permit"
+
+
+def test_a_month_is_a_thing_only_alone(kb_dir: Path, make_kb: MakeKb) -> None:
+    kb = make_kb(kb_dir)
+
+    assert kb._things("那录取结果听说要到七月底才出来") == ["结果"]
+    assert kb._things("那七月份呢") == ["七月份"]
+
+
 def test_kb_a_longer_follow_up_unsure_on_its_own_stays_on_its_context(kb_dir: Path, make_kb: MakeKb) -> None:
     # Not short and not pointing back, but alone it finds the context's document first,
     # below the threshold: the conversation decides.
@@ -226,6 +248,19 @@ def test_a_short_question_about_a_thing_no_document_names_is_no_follow_up(
 
     kb = build_knowledge_base(ROOT / "desk" / "city" / "shifan" / "kb", "none", tmp_path)
     assert kb.answer(question, context=context).sources == []
+
+
+def test_a_stop_phrase_names_no_concept(tmp_path: Path) -> None:
+    # 关系 is a concept of the labour documents (劳动关系); "也没关系吧" says nothing of it.
+    from desk.kb.routes import build_knowledge_base
+    from desk.settings import ROOT
+
+    kb = build_knowledge_base(ROOT / "desk" / "city" / "shifan" / "kb", "none", tmp_path)
+    snapshot = kb._snapshot
+    position = snapshot.position("sf-028-weitingchuli")
+    assert position is not None
+    assert "关系" in kb._scope.foreign_concepts("有没有关系", snapshot.index, position)
+    assert kb._scope.foreign_concepts("罚款晚交几天也没关系吧", snapshot.index, position) == []
 
 
 def test_kb_section_cues_prefer_the_longer_cue() -> None:

@@ -160,6 +160,8 @@ def test_a_completed_keyword_favours_no_one_document_of_its_topic(scope_kb: Know
         ("2025年办的公积金贷款 利率多少", "利率多少"),
         ("有个残疾人代步的小车 影响吃低保不", "影响吃低保不"),
         ("低保家庭里的残疾人 残疾证咋办", "残疾证咋办"),
+        # a last clause naming only a vague noun (东西) leans on the one before
+        ("小区垃圾分类攒了200积分，能换些什么东西", "小区垃圾分类攒了200积分 能换些什么东西"),
     ],
 )
 def test_the_clauses_that_ask(scope_kb: KnowledgeBase, question: str, asked: str) -> None:
