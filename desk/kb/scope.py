@@ -32,6 +32,9 @@ NOUN_TAGS = ("n", "vn", "j", "eng", "x")  # jieba: nouns, verbal nouns, abbrevia
 _ASPECT = ("了", "着", "过")  # after a one-character suffix, these make it a verb ("照了两寸的")
 
 
+_SAYING = ("说", "讲")  # a clause reporting what someone said (`ScopeCheck._reported`)
+
+
 class ObjectCheck:
     """Finds the objects a question names and those a document does not mention."""
 
@@ -196,7 +199,7 @@ class ScopeCheck:
         back to the nearest one that names something: "户口本弄丢了，咋补办" asks about
         户口本; in "下礼拜要去银行办贷款，身份证丢了，补办要带什么材料" the 贷款 is only
         why the citizen is in a hurry."""
-        clauses = self.analyzer.clauses(question)
+        clauses = [self._reported(c) for c in self.analyzer.clauses(question)]
         if len(clauses) < 2:
             return " ".join(clauses)
         intents = self.analyzer.lexicon.intent_markers
@@ -210,6 +213,24 @@ class ScopeCheck:
         if start > 0 and self._topic(clauses[start - 1]):
             keep.add(start - 1)
         return " ".join(clauses[i] for i in sorted(keep))
+
+    def _reported(self, clause: str) -> str:
+        """What a clause reports, without who said it: "物业说废电池也只能在规定时间扔" asks
+        about 废电池, not 物业; so do "我同事说…" and "听邻居讲…". Not "物业费怎么说": too
+        little is said after it."""
+        tagged = self.analyzer.tagged(clause)
+        said = next((i for i, (w, _) in enumerate(tagged[:4]) if w in _SAYING), None)
+        if not said:
+            return clause
+        speaker = tagged[:said]
+        rest = "".join(w for w, _ in tagged[said + 1 :])
+        if (
+            all(t.startswith(("n", "r")) or w == "听" for w, t in speaker)
+            and any(t.startswith("n") and not t.startswith("nr") for _, t in speaker)
+            and len(rest) >= 4
+        ):
+            return rest
+        return clause
 
     def _topic(self, clause: str) -> bool:
         """A thing described alone: a phrase "…的 + noun" with no verb after its last 的 ("房子

@@ -162,6 +162,9 @@ def test_a_completed_keyword_favours_no_one_document_of_its_topic(scope_kb: Know
         ("低保家庭里的残疾人 残疾证咋办", "残疾证咋办"),
         # a last clause naming only a vague noun (东西) leans on the one before
         ("小区垃圾分类攒了200积分，能换些什么东西", "小区垃圾分类攒了200积分 能换些什么东西"),
+        # who said it is not what is asked, unless too little follows
+        ("物业说废电池也只能在早晚规定的时间段扔，对吗", "废电池也只能在早晚规定的时间段扔 对吗"),
+        ("物业费怎么说", "物业费怎么说"),
     ],
 )
 def test_the_clauses_that_ask(scope_kb: KnowledgeBase, question: str, asked: str) -> None:
