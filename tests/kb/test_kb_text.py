@@ -102,6 +102,9 @@ def test_a_word_inside_a_longer_variant_keeps_its_own_documents_word(analyzer: A
         ("我妈中风后下不了床 政府能补贴请人上门做饭吗", "居家养老"),
         ("物业说不交管理费就停水", "物业费"),
         ("水龙头一滴水都没有 多久该来水", "停水"),
+        # a child described by its age in months or by birth order is a newborn
+        ("娃都四个月了才去交的医保", "新生儿"),
+        ("三胎娃医保要交钱吗", "新生儿"),
     ],
 )
 def test_colloquial_descriptions_expand_to_the_documents_words(
