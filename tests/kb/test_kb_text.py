@@ -105,6 +105,8 @@ def test_a_word_inside_a_longer_variant_keeps_its_own_documents_word(analyzer: A
         # a child described by its age in months or by birth order is a newborn
         ("娃都四个月了才去交的医保", "新生儿"),
         ("三胎娃医保要交钱吗", "新生儿"),
+        # stopping one's heating is asked of the heating-period guide (its keyword 供暖期)
+        ("申请停暖 截止日期", "供暖期"),
     ],
 )
 def test_colloquial_descriptions_expand_to_the_documents_words(
