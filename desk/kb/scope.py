@@ -30,8 +30,6 @@ CONCEPT_SHARE = 0.1  # a word in the titles or keywords of at most this share of
 CONCEPT_MIN = 3  # ... is what those documents are about, not a generic word
 NOUN_TAGS = ("n", "vn", "j", "eng", "x")  # jieba: nouns, verbal nouns, abbreviations, other
 _ASPECT = ("了", "着", "过")  # after a one-character suffix, these make it a verb ("照了两寸的")
-
-
 _SAYING = ("说", "讲")  # a clause reporting what someone said (`ScopeCheck._reported`)
 
 
@@ -169,6 +167,8 @@ class ScopeCheck:
     def __init__(self, analyzer: Analyzer) -> None:
         self.analyzer = analyzer
         self.objects = ObjectCheck(analyzer)
+        # Stop phrases whose parts are words of their own ("没关系": 关系), for `foreign_concepts`.
+        self._stop_phrases = tuple(w for w in analyzer.lexicon.stopwords if len(w) > 2)
 
     def evidence(
         self, question: str, index: SearchIndex, position: int, asked: Optional[str] = None
@@ -338,7 +338,7 @@ class ScopeCheck:
         variants = self.analyzer.variants(question)
         said = normalize(question)
         # Nor a part of a stop phrase ("晚交几天也没关系吧" says nothing of 关系).
-        phrases = [s for s in lexicon.stopwords if len(s) > 2 and s in said]
+        phrases = [p for p in self._stop_phrases if p in said]
         written = [w for w in self.analyzer.words(question) if not any(w in p for p in phrases)]
         named = [(w, alternatives(self.analyzer, w, variants)) for w in dict.fromkeys(written) if concept(w)]
         # A compound counts by its parts: "医保缴费" is asked when 医保 and 缴费 are.
